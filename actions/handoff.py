@@ -1,0 +1,152 @@
+"""HANDOFF: pass an interaction to another team or a named person.
+
+The promise (seeds 000, 001, 003, 004): a message passed to another team is acknowledged
+within 3 working days (1 if urgent), the resident is told who now owns it, and it is never
+passed around without knowing who deals with it. So a transfer always names its new owner,
+starts the new owner's `handoff-3` / `handoff-urgent-1` clock, and tells the resident the
+owner and the deadline, in words, on the channel they used (SAME-CHANNEL), through the
+outbox in the same transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from actions.replies import ActionError, Actor, Services, enqueue_to_resident, load_case, render
+from actions.wording import deadline_in_words
+from bot.storage import tables as t
+from bot.storage.repository import UnitOfWork
+from bot.storage.tables_staff import staff_users
+
+HANDOFF_POLICIES = ("handoff-3", "handoff-urgent-1")
+
+
+@dataclass(frozen=True, slots=True)
+class Transfer:
+    reference: str
+    team: str
+    owner: str | None
+    owner_name: str
+    policy: str
+    due_at: datetime
+
+
+def handoff_policy(urgency: str) -> str:
+    """HANDOFF: 1 working day when urgent (or an emergency), otherwise 3."""
+    return "handoff-urgent-1" if urgency in ("urgent", "emergency") else "handoff-3"
+
+
+def person_name(conn: sa.Connection, email: str) -> str | None:
+    """A member of staff's or an officer's name, by address."""
+    email = email.strip().lower()
+    found = conn.execute(
+        sa.select(staff_users.c.name).where(staff_users.c.email == email)
+    ).scalar_one_or_none()
+    if found is None:
+        found = conn.execute(
+            sa.select(t.officers.c.name).where(sa.func.lower(t.officers.c.email) == email)
+        ).scalar_one_or_none()
+    return None if found is None else str(found)
+
+
+def transfer(
+    uow: UnitOfWork,
+    services: Services,
+    interaction_id: int,
+    *,
+    team: str,
+    owner: str | None,
+    note: str,
+    actor: Actor,
+    now: datetime,
+) -> Transfer:
+    """Give the interaction to `team` (and, optionally, a person in it)."""
+    try:
+        team_row = services.settings.team(team)
+    except KeyError:
+        raise ActionError("Choose a team to pass this to.") from None
+    owner = (owner or "").strip().lower() or None
+    owner_name = team_row.name
+    if owner is not None:
+        name = person_name(uow.conn, owner)
+        if name is None:
+            raise ActionError(f"{owner} is not a member of staff or an officer.")
+        owner_name = name
+    case = load_case(uow.conn, interaction_id)
+    if case.status == "closed":
+        raise ActionError(f"{case.reference} is closed.")
+    if (case.team, case.owner) == (team, owner):
+        raise ActionError(f"{case.reference} is already with {owner_name}.")
+
+    # The previous owner's hand-off clock ends here; the new owner gets a fresh one.
+    previous = tuple(
+        s.clock.policy for s in services.clocks.open_clocks(uow.conn, case.id, HANDOFF_POLICIES)
+    )
+    if previous:
+        services.clocks.stop(uow.conn, case.id, previous, now)
+    policy = handoff_policy(case.urgency)
+    clock = services.clocks.start(
+        uow.conn,
+        interaction_id=case.id,
+        policy=policy,
+        at=now,
+        channel=case.channel.value,
+        topic=case.topic,
+    )
+    uow.conn.execute(
+        t.interactions.update()
+        .where(t.interactions.c.id == case.id)
+        .values(team=team, owner=owner, updated_at=now)
+    )
+    body = render(
+        services,
+        "handoff.txt.j2",
+        case,
+        owner_name=owner_name,
+        deadline=deadline_in_words(clock.due_at, now=now),
+    )
+    # One notice per transfer: the key names the transfer's target and moment.
+    enqueue_to_resident(
+        uow,
+        services,
+        case,
+        body=body,
+        kind="handoff",
+        key=("handoff", case.id, team, owner or "-", now.isoformat()),
+        auto=True,
+    )
+    uow.add_event(
+        case.id,
+        "transferred",
+        {
+            "by": actor.email,
+            "from_team": case.team,
+            "from_owner": case.owner,
+            "team": team,
+            "owner": owner,
+            "owner_name": owner_name,
+            "policy": policy,
+            "due_at": clock.due_at.isoformat(),
+            "note": note.strip()[:2000],
+        },
+    )
+    return Transfer(case.reference, team, owner, owner_name, policy, clock.due_at)
+
+
+def take(
+    uow: UnitOfWork, services: Services, interaction_id: int, *, actor: Actor, now: datetime
+) -> None:
+    """A member of staff takes an interaction within their own team: no resident notice,
+    no new clock (it has not been passed to another team)."""
+    case = load_case(uow.conn, interaction_id)
+    if case.status == "closed":
+        raise ActionError(f"{case.reference} is closed.")
+    uow.conn.execute(
+        t.interactions.update()
+        .where(t.interactions.c.id == case.id)
+        .values(owner=actor.email.lower(), updated_at=now)
+    )
+    uow.add_event(case.id, "taken", {"by": actor.email, "from_owner": case.owner})

@@ -1,0 +1,343 @@
+"""What staff do to an interaction from the dashboard: reply, pause the clock while waiting
+on the resident, close with an outcome.
+
+SAME-CHANNEL: a reply goes out on the channel the resident used, to the address they used,
+through the outbox (written in the caller's transaction, so the reply and the clock change
+commit together or not at all). Every action records an event, which is also what the
+dashboard's live updates watch.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+import sqlalchemy as sa
+
+from actions.acknowledge import Composer
+from bot.domain.model import Channel, OutboundMessage
+from bot.settings import Settings
+from bot.storage import tables as t
+from bot.storage.repository import UnitOfWork, idempotency_key
+
+if TYPE_CHECKING:
+    from bot.service.clocks import ClockService
+
+# Clocks a first reply from staff does not meet: the full answer (RESP-10), Awaab's Law
+# hazards (made safe / investigated is work, not a message) and the complaint stages, which
+# the complaint workflow stops itself.
+_NOT_MET_BY_A_REPLY = ("respond-10", "awaab-", "complaint-")
+
+MAX_REPLY_CHARS = 10_000
+
+
+class ActionError(ValueError):
+    """A staff action that cannot be done; the message is shown to the member of staff."""
+
+
+class Services(Protocol):
+    """What the staff actions need from the App (bot.bootstrap.App has all of it)."""
+
+    settings: Settings
+    clocks: ClockService
+    composer: Composer
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """The member of staff doing something."""
+
+    email: str
+    name: str
+    role: str
+    team: str | None = None
+
+    @property
+    def first_name(self) -> str:
+        return self.name.split()[0] if self.name.strip() else self.email.split("@")[0]
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    """An interaction with what the staff actions need to answer it."""
+
+    id: int
+    reference: str
+    channel: Channel
+    address: str | None
+    topic: str
+    urgency: str
+    team: str
+    owner: str | None
+    status: str
+    subject: str | None
+    complaint_stage: int | None
+    resident_name: str | None
+    last_inbound_id: str | None  # provider id of the resident's latest message (threading)
+    thread_ids: tuple[str, ...]
+
+
+def load_case(conn: sa.Connection, interaction_id: int) -> Case:
+    i = t.interactions.c
+    row = conn.execute(
+        sa.select(t.interactions, t.contacts.c.name.label("contact_name"))
+        .join(t.contacts, t.contacts.c.id == i.contact_id)
+        .where(i.id == interaction_id)
+    ).first()
+    if row is None:
+        raise ActionError("That interaction does not exist.")
+    ib = t.inbound_messages.c
+    ids = [
+        str(r.external_id)
+        for r in conn.execute(
+            sa.select(ib.external_id)
+            .where(ib.interaction_id == interaction_id, ib.external_id.is_not(None))
+            .order_by(ib.id)
+        ).all()
+    ]
+    return Case(
+        id=row.id,
+        reference=row.reference,
+        channel=Channel(row.channel),
+        address=row.address,
+        topic=row.topic,
+        urgency=row.urgency,
+        team=row.team,
+        owner=row.owner,
+        status=row.status,
+        subject=row.subject,
+        complaint_stage=row.complaint_stage,
+        resident_name=first_name(row.contact_name),
+        last_inbound_id=ids[-1] if ids else None,
+        thread_ids=tuple(ids[-10:]),
+    )
+
+
+def first_name(name: str | None) -> str | None:
+    if not name:
+        return None
+    cleaned = name.strip().strip('"').strip()
+    if not cleaned or "@" in cleaned:
+        return None
+    if "," in cleaned:  # "Smith, Jane"
+        cleaned = cleaned.split(",", 1)[1].strip()
+    return cleaned.split()[0].capitalize() if cleaned else None
+
+
+def _require_open(case: Case) -> None:
+    if case.status == "closed":
+        raise ActionError(f"{case.reference} is closed.")
+
+
+_SUBJECT_PREFIX = re.compile(r"^\s*((re|fw|fwd)\s*:\s*)+", re.IGNORECASE)
+
+
+def reply_subject(case: Case) -> str:
+    base = _SUBJECT_PREFIX.sub("", case.subject or "").strip() or "Your message"
+    if case.reference not in base:
+        base = f"{base} [{case.reference}]"
+    return f"Re: {base}"
+
+
+def _message_id(services: Services, case: Case, kind: str) -> str:
+    domain = services.settings.email.from_address.rpartition("@")[2] or "doorstep.invalid"
+    return f"<{case.reference.lower()}.{kind}.{uuid.uuid4().hex[:12]}@{domain}>"
+
+
+def _reply_from(services: Services, case: Case) -> str | None:
+    if case.channel is not Channel.EMAIL:
+        return None
+    try:
+        team = services.settings.team(case.team)
+    except KeyError:
+        return services.settings.email.from_address
+    return team.email or services.settings.email.from_address
+
+
+def enqueue_to_resident(
+    uow: UnitOfWork,
+    services: Services,
+    case: Case,
+    *,
+    body: str,
+    kind: str,
+    key: tuple[object, ...],
+    auto: bool,
+    meta: dict[str, str] | None = None,
+) -> bool:
+    """SAME-CHANNEL: write a message to the resident on the channel and address they used.
+
+    Returns False when the key was used before (a double-submitted form sends once)."""
+    if not case.address:
+        raise ActionError(f"{case.reference} has no address to reply to.")
+    email = case.channel is Channel.EMAIL
+    message = OutboundMessage(
+        channel=case.channel,
+        recipient=case.address,
+        body=body,
+        idempotency_key=idempotency_key(*key),
+        subject=reply_subject(case) if email else None,
+        sender=_reply_from(services, case),
+        in_reply_to=case.last_inbound_id if email else None,
+        references=case.thread_ids if email else (),
+        interaction_id=case.id,
+        kind=kind,
+        auto=auto,
+        meta={"reference": case.reference, **(meta or {})},
+    )
+    message_id = _message_id(services, case, kind) if email else None
+    return uow.enqueue(message, message_id=message_id) is not None
+
+
+def render(services: Services, name: str, case: Case, **values: Any) -> str:
+    """A resident-facing template in the case's channel variant (plain language, CONTACT)."""
+    return services.composer.render(
+        name,
+        channel=case.channel.value,
+        reference=case.reference,
+        resident_name=case.resident_name,
+        **values,
+    )
+
+
+def send_reply(
+    uow: UnitOfWork,
+    services: Services,
+    interaction_id: int,
+    text: str,
+    *,
+    actor: Actor,
+    nonce: str,
+    now: datetime,
+) -> bool:
+    """SAME-CHANNEL: staff answer the resident on the channel they used.
+
+    The response clocks the reply meets are stopped in the same transaction as the outbox
+    write: the outbox then owns delivery (with retries), and the queue changes at once.
+    Returns False when this form (nonce) was already sent."""
+    text = text.strip()
+    if not text:
+        raise ActionError("Write a reply first.")
+    if len(text) > MAX_REPLY_CHARS:
+        raise ActionError(f"A reply can be at most {MAX_REPLY_CHARS} characters.")
+    case = load_case(uow.conn, interaction_id)
+    _require_open(case)
+    body = render(services, "staff_reply.txt.j2", case, body=text, staff_name=actor.first_name)
+    sent = enqueue_to_resident(
+        uow,
+        services,
+        case,
+        body=body,
+        kind="reply",
+        key=("staff-reply", case.id, nonce),
+        auto=False,
+        meta={"staff": actor.email},
+    )
+    if not sent:
+        return False
+    met = [
+        s.clock.policy
+        for s in services.clocks.open_clocks(uow.conn, case.id)
+        if not s.clock.policy.startswith(_NOT_MET_BY_A_REPLY)
+    ]
+    if met:
+        services.clocks.stop(uow.conn, case.id, tuple(met), now)
+    uow.add_event(
+        case.id, "staff_replied", {"by": actor.email, "channel": case.channel.value, "met": met}
+    )
+    return True
+
+
+def pause_clocks(
+    uow: UnitOfWork, services: Services, interaction_id: int, *, actor: Actor, now: datetime
+) -> int:
+    """Waiting on the resident (information, access): the clocks stop ticking. They start
+    again when the resident replies (the pipeline resumes them) or staff resume them."""
+    case = load_case(uow.conn, interaction_id)
+    _require_open(case)
+    paused = services.clocks.pause(uow.conn, case.id, now)
+    if paused == 0:
+        raise ActionError("No running clock to pause.")
+    uow.add_event(case.id, "clocks_paused", {"by": actor.email, "count": paused})
+    return paused
+
+
+def resume_clocks(
+    uow: UnitOfWork, services: Services, interaction_id: int, *, actor: Actor, now: datetime
+) -> int:
+    case = load_case(uow.conn, interaction_id)
+    _require_open(case)
+    resumed = services.clocks.resume(uow.conn, case.id, now)
+    if resumed == 0:
+        raise ActionError("No paused clock to resume.")
+    uow.add_event(case.id, "clocks_resumed", {"by": actor.email, "count": resumed})
+    return resumed
+
+
+OUTCOMES = {
+    "resolved": "Resolved",
+    "repair_booked": "Repair booked",
+    "information_given": "Information given",
+    "referred": "Referred elsewhere",
+    "no_response": "No response from resident",
+    "duplicate": "Duplicate",
+    "withdrawn": "Withdrawn by resident",
+}
+
+
+def close_case(
+    uow: UnitOfWork,
+    services: Services,
+    interaction_id: int,
+    *,
+    outcome: str,
+    note: str,
+    tell_resident: bool,
+    actor: Actor,
+    now: datetime,
+) -> None:
+    """Close with an outcome. Every clock still open stops (its met/breached is kept), and
+    the resident can be told, on their channel, what we did."""
+    if outcome not in OUTCOMES:
+        raise ActionError("Choose an outcome.")
+    case = load_case(uow.conn, interaction_id)
+    _require_open(case)
+    note = note.strip()
+    text = OUTCOMES[outcome] + (f": {note}" if note else "")
+    open_policies = tuple(s.clock.policy for s in services.clocks.open_clocks(uow.conn, case.id))
+    if open_policies:
+        services.clocks.stop(uow.conn, case.id, open_policies, now)
+    uow.conn.execute(
+        t.interactions.update()
+        .where(t.interactions.c.id == case.id)
+        .values(status="closed", outcome=text[:4000], updated_at=now)
+    )
+    if tell_resident:
+        body = render(
+            services,
+            "staff_closed.txt.j2",
+            case,
+            outcome=OUTCOMES[outcome],
+            note=note,
+            staff_name=actor.first_name,
+        )
+        enqueue_to_resident(
+            uow, services, case, body=body, kind="closed", key=("closed", case.id), auto=False
+        )
+    uow.add_event(
+        case.id,
+        "closed",
+        {"by": actor.email, "outcome": outcome, "told": tell_resident, "stopped": open_policies},
+    )
+
+
+def reopen_case(uow: UnitOfWork, interaction_id: int, *, actor: Actor, now: datetime) -> None:
+    uow.conn.execute(
+        t.interactions.update()
+        .where(t.interactions.c.id == interaction_id)
+        .values(status="open", updated_at=now)
+    )
+    uow.add_event(interaction_id, "reopened", {"by": actor.email})

@@ -1,0 +1,33 @@
+"""Plain-language helpers: deadlines in words (CONTACT, plain language)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+LONDON = ZoneInfo("Europe/London")
+
+
+def time_in_words(moment: datetime) -> str:
+    """'5pm', '5:15pm', '9am', 'midday'."""
+    local = moment.astimezone(LONDON)
+    if local.hour == 12 and local.minute == 0:
+        return "midday"
+    hour = local.hour % 12 or 12
+    suffix = "am" if local.hour < 12 else "pm"
+    return f"{hour}{suffix}" if local.minute == 0 else f"{hour}:{local.minute:02d}{suffix}"
+
+
+def date_in_words(day: date, *, today: date | None = None) -> str:
+    """'Wednesday 30 December', with the year only when it is not this year."""
+    text = f"{day:%A} {day.day} {day:%B}"
+    if today is not None and day.year != today.year:
+        text += f" {day.year}"
+    return text
+
+
+def deadline_in_words(moment: datetime, *, now: datetime | None = None) -> str:
+    """'by 5pm on Wednesday 30 December' (Europe/London)."""
+    local = moment.astimezone(LONDON)
+    today = now.astimezone(LONDON).date() if now is not None else None
+    return f"by {time_in_words(local)} on {date_in_words(local.date(), today=today)}"

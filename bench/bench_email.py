@@ -1,0 +1,207 @@
+"""The email auto-acknowledger against real servers: time from an IMAP APPEND (Dovecot) to the
+acknowledgement accepted by the SMTP server (aiosmtpd), through a real `doorstep serve`
+process on SQLite with the embedded classifier.
+
+Targets (email issue): single mails while idle p95 under 1.5 s; a burst of 1,000 mails all
+acknowledged exactly once at 100 a second or more; peak memory of `doorstep serve` under
+300 MB (VmHWM of the process).
+
+    .venv/bin/python -m bench email [BURST]
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from email.utils import formatdate
+from pathlib import Path
+
+import httpx
+import yaml
+
+from bench.table import print_table
+from tests.support.dovecot import DovecotServer, dovecot_available
+from tests.support.net import free_port
+from tests.support.smtp_sink import SmtpSink
+
+REPO = Path(__file__).resolve().parents[1]
+USER = "housing@landlord.example"
+PASSWORD = "bench"
+SINGLES = 20
+
+
+def _mail(n: int) -> bytes:
+    return (
+        f"From: Resident {n} <resident{n}@example.net>\r\nTo: {USER}\r\n"
+        f"Subject: Repair needed {n}\r\nMessage-ID: <bench-{n}@example.net>\r\n"
+        f"Date: {formatdate()}\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        f"\r\nHello, the bathroom extractor fan at flat {n} has stopped working. Thanks\r\n"
+    ).encode()
+
+
+class Arrivals:
+    """When each acknowledgement reached the SMTP server, keyed by the mail it answers."""
+
+    def __init__(self, sink: SmtpSink) -> None:
+        self.sink = sink
+        self.at: dict[str, float] = {}
+        self.count = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+
+    def _watch(self) -> None:
+        seen = 0
+        while not self._stop.is_set():
+            messages = self.sink.messages
+            now = time.perf_counter()
+            for mail in messages[seen : len(messages)]:
+                self.at.setdefault(str(mail.message["In-Reply-To"]), now)
+                self.count += 1
+            seen = len(messages)
+            time.sleep(0.002)
+
+    def wait(self, count: int, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while self.count < count:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{self.count} of {count} acknowledgements arrived")
+            time.sleep(0.005)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def _peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def main() -> None:
+    if not dovecot_available():
+        print("Dovecot is not installed (scripts/test installs dovecot-imapd); skipped")
+        return
+    burst = next((int(a) for a in sys.argv[1:] if a.isdigit()), 1000)
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        DovecotServer() as dovecot,
+        SmtpSink() as sink,
+    ):
+        dovecot.add_user(USER, PASSWORD)
+        port = free_port("127.0.0.1")
+        config = Path(tmp) / "config.yml"
+        config.write_text(
+            yaml.safe_dump(
+                {
+                    "doorstep": {
+                        "database_url": f"sqlite:///{tmp}/doorstep.db",
+                        "nlu": {"model_dir": str(REPO / "var/models/nlu")},
+                        "email": {
+                            "from_address": USER,
+                            "mailboxes": [
+                                {
+                                    "name": "housing",
+                                    "host": dovecot.host,
+                                    "port": dovecot.port,
+                                    "security": "none",
+                                    "username": USER,
+                                    "password": PASSWORD,
+                                }
+                            ],
+                            "smtp": {"host": sink.host, "port": sink.port, "security": "none"},
+                        },
+                        "outbox": {"poll_seconds": 0.2},
+                    }
+                }
+            ),
+            encoding="utf-8",
+        )
+        doorstep = Path(sys.executable).with_name("doorstep")
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            [str(doorstep), "--config", str(config), "serve", "--port", str(port),
+             "--log-level", "warning"],
+            cwd=REPO,
+            env={**os.environ, "DOORSTEP_CONFIG": str(config)},
+        )  # fmt: skip
+        arrivals = Arrivals(sink)
+        try:
+            with httpx.Client() as client:
+                while True:
+                    try:
+                        if client.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
+                            break
+                    except httpx.HTTPError:
+                        pass
+                    if process.poll() is not None:
+                        raise RuntimeError("doorstep serve exited")
+                    time.sleep(0.1)
+            startup = time.perf_counter() - started
+            time.sleep(1.0)  # let the intake reach IDLE
+
+            singles: list[float] = []
+            for n in range(SINGLES):
+                sent = time.perf_counter()
+                dovecot.append(USER, _mail(n))
+                arrivals.wait(n + 1, 30)
+                singles.append(arrivals.at[f"<bench-{n}@example.net>"] - sent)
+                time.sleep(0.2)  # idle between mails
+
+            # The burst comes over one IMAP connection, as a mail server delivering a queue
+            # would, so the figure is Doorstep's rate and not the cost of an IMAP login.
+            sent_at: dict[str, float] = {}
+            imap = dovecot.client(USER)
+            first = time.perf_counter()
+            for n in range(SINGLES, SINGLES + burst):
+                sent_at[f"<bench-{n}@example.net>"] = time.perf_counter()
+                imap.append("INBOX", _mail(n))
+            appended = time.perf_counter() - first
+            imap.logout()
+            arrivals.wait(SINGLES + burst, 600)
+            last = max(arrivals.at[key] for key in sent_at)
+            time.sleep(2.0)  # anything sent twice would arrive now
+            burst_latency = [arrivals.at[key] - at for key, at in sent_at.items()]
+            total = len(sink.messages)
+            distinct = len({str(m.message["In-Reply-To"]) for m in sink.messages})
+            peak = _peak_rss_mb(process.pid)
+        finally:
+            arrivals.stop()
+            process.terminate()
+            process.wait(timeout=30)
+    rate = burst / (last - first)
+    print_table(
+        ["measure", "value", "target"],
+        [
+            ["serve start-up to /healthz (s)", f"{startup:.1f}", ""],
+            [f"idle: APPEND -> ack p50 (s), {SINGLES} mails", f"{statistics.median(singles):.3f}",
+             ""],
+            [f"idle: APPEND -> ack p95 (s), {SINGLES} mails", f"{_percentile(singles, 0.95):.3f}",
+             "< 1.5"],
+            [f"burst of {burst}: APPEND rate (mails/s)", f"{burst / appended:.0f}", ""],
+            [f"burst of {burst}: ack rate (mails/s)", f"{rate:.0f}", ">= 100"],
+            [f"burst of {burst}: APPEND -> ack p50 (s)",
+             f"{statistics.median(burst_latency):.2f}", ""],
+            [f"burst of {burst}: APPEND -> ack p95 (s)",
+             f"{_percentile(burst_latency, 0.95):.2f}", ""],
+            ["acknowledgements sent / distinct mails answered",
+             f"{total} / {distinct} (expected {SINGLES + burst})", "exactly once"],
+            ["doorstep serve peak memory (VmHWM, MB)", f"{peak:.0f}", "< 300"],
+        ],
+    )  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

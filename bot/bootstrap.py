@@ -1,0 +1,164 @@
+"""The one wiring point: builds engines, clients and services from typed settings.
+
+Nothing connects at import time; tests pass fakes (a collecting sender, a fixed clock, a fake
+classifier) through the same function the server uses.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from actions.acknowledge import Composer
+from actions.officers import sync_officers
+from bot.domain.model import Channel
+from bot.nlu.types import Classifier
+from bot.outbox import ClaimedMessage, OutboxWorker
+from bot.service.clocks import ClockService
+from bot.service.pipeline import Pipeline
+from bot.settings import Settings, SettingsError
+from bot.storage.db import create_engine, migrate
+from channels import registry as channel_registry
+from channels.base import Decoder, Sender, SenderRegistry, SendResult, TurnHandler
+from sla import (
+    Calendar,
+    OfficeHours,
+    Policy,
+    SlaConfigError,
+    load_bank_holidays_json,
+    load_policies,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class App:
+    """Everything the server, the workers and the CLI need, built once."""
+
+    settings: Settings
+    engine: sa.Engine
+    pipeline: Pipeline
+    outbox: OutboxWorker
+    senders: SenderRegistry
+    clocks: ClockService
+    composer: Composer
+    classifier: Classifier
+    now: Callable[[], datetime]
+    extras: dict[str, object] = field(default_factory=dict)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def build_calendar(settings: Settings) -> Calendar:
+    """The landlord's working-day calendar; a bad value stops start-up naming the key."""
+    bank_holidays = None
+    if settings.sla.bank_holidays_file is not None:
+        path = Path(settings.sla.bank_holidays_file)
+        try:
+            bank_holidays = load_bank_holidays_json(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise SettingsError(f"sla.bank_holidays_file: cannot read {path}: {exc}") from exc
+        except SlaConfigError as exc:
+            raise SettingsError(f"sla.bank_holidays_file: {path}: {exc}") from exc
+    try:
+        hours = (
+            OfficeHours.from_mapping(settings.sla.office_hours)
+            if settings.sla.office_hours
+            else OfficeHours.default()
+        )
+        return Calendar(
+            division=settings.sla.division,
+            closures=tuple(settings.sla.closures),
+            office_hours=hours,
+            bank_holidays=bank_holidays,
+        )
+    except SlaConfigError as exc:
+        raise SettingsError(f"sla.{exc}") from exc
+
+
+def build_policies(settings: Settings) -> dict[str, Policy]:
+    try:
+        return load_policies(settings.sla.policies, warn_fraction=settings.sla.warn_fraction)
+    except SlaConfigError as exc:
+        raise SettingsError(str(exc)) from exc
+
+
+def default_classifier(settings: Settings) -> Classifier:
+    """The embedded spaCy model, or Rasa's /model/parse when `nlu.engine: rasa`."""
+    if settings.nlu.engine == "rasa":
+        from bot.conversation.rasa_nlu import RasaClassifier
+
+        url = settings.nlu.rasa_url or settings.rasa.url
+        if not url:
+            raise SettingsError("nlu.engine is 'rasa' but neither nlu.rasa_url nor rasa.url is set")
+        return RasaClassifier(url, timeout=settings.rasa.timeout_seconds)
+    from bot.nlu.loader import load_or_train
+
+    classifier: Classifier = load_or_train(settings.nlu.model_dir, settings.nlu.data_dir)
+    return classifier
+
+
+def bootstrap(
+    settings: Settings,
+    *,
+    engine: sa.Engine | None = None,
+    classifier: Classifier | None = None,
+    senders: list[Sender] | None = None,
+    decoders: Mapping[Channel, Decoder] | None = None,
+    turn_handlers: Mapping[Channel, TurnHandler] | None = None,
+    now: Callable[[], datetime] | None = None,
+    run_migrations: bool = True,
+) -> App:
+    clock = now or (lambda: datetime.now(UTC))
+    engine = engine or create_engine(settings.database_url)
+    if run_migrations:
+        migrate(engine)
+    with engine.begin() as conn:
+        # OOO: the officers table is the live list (leave is edited in the dashboard);
+        # configured officers it does not know yet are added.
+        sync_officers(conn, settings.officers)
+    clocks = ClockService(build_policies(settings), build_calendar(settings))
+    composer = Composer(settings.organisation, settings.templates_dir)
+    classifier = classifier or default_classifier(settings)
+    registry = SenderRegistry()
+    for sender in senders if senders is not None else channel_registry.senders(settings):
+        registry.register(sender)
+
+    def on_sent(conn: sa.Connection, claimed: ClaimedMessage, result: SendResult) -> None:
+        # The send is what keeps the promise: stop the clock the message was for.
+        policy = claimed.message.meta.get("clock")
+        if policy and claimed.message.interaction_id is not None:
+            clocks.stop(conn, claimed.message.interaction_id, (policy,), clock())
+
+    outbox = OutboxWorker(engine, registry, settings.outbox, on_sent=on_sent, clock=clock)
+    pipeline = Pipeline(
+        engine=engine,
+        settings=settings,
+        decoders=decoders if decoders is not None else channel_registry.decoders(settings),
+        turn_handlers=turn_handlers
+        if turn_handlers is not None
+        else channel_registry.turn_handlers(settings),
+        classifier=classifier,
+        composer=composer,
+        clocks=clocks,
+        now=clock,
+        on_enqueued=outbox.wake,
+    )
+    return App(
+        settings=settings,
+        engine=engine,
+        pipeline=pipeline,
+        outbox=outbox,
+        senders=registry,
+        clocks=clocks,
+        composer=composer,
+        classifier=classifier,
+        now=clock,
+    )

@@ -1,0 +1,159 @@
+"""The classifier the app uses: the saved model when it is current, else one trained now.
+
+A model is current when its metadata holds the hash of today's training data and this
+code's FEATURE_VERSION; editing nlu_data/ or the features therefore retrains on the next
+start (about 10 s on two cores), and nobody has to remember `doorstep nlu train`.
+
+Trained pipelines are kept for the life of the process, keyed by model directory and data
+hash, so a test suite that bootstraps many apps trains at most once per model directory. A
+file lock beside the model directory stops two processes starting together from training
+twice or swapping half-written models.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from bot.nlu.data import DEFAULT_SEED, DataError, data_files, load_examples
+from bot.nlu.spacy_classifier import (
+    FEATURE_VERSION,
+    ModelError,
+    SpacyClassifier,
+    load_pipeline,
+    model_hash,
+    model_meta,
+    read_meta,
+    save,
+    train_pipeline,
+)
+from bot.nlu.types import Classifier
+
+if TYPE_CHECKING:
+    from spacy.language import Language
+
+log = logging.getLogger(__name__)
+LONDON = ZoneInfo("Europe/London")
+
+_cache: dict[tuple[Path, str], tuple[Language, dict[str, Any]]] = {}
+_cache_lock = threading.Lock()
+
+
+def london_today() -> date:
+    """The day it is for the landlord (messages arrive now, in Europe/London)."""
+    return datetime.now(LONDON).date()
+
+
+def load_or_train(
+    model_dir: Path,
+    data_dir: Path,
+    *,
+    seed: int = DEFAULT_SEED,
+    today: Callable[[], date] | None = london_today,
+) -> Classifier:
+    """The embedded classifier, loaded from model_dir or trained from data_dir and saved.
+
+    Raises DataError when the training data is invalid, ModelError when there is neither a
+    usable model nor training data.
+    """
+    model_dir, data_dir = Path(model_dir), Path(data_dir)
+    digest = model_hash(data_dir) if data_files(data_dir) else None
+    key = (model_dir.resolve(), digest or "")
+    with _cache_lock:
+        cached = _cache.get(key)
+        if cached is None:
+            cached = _load_or_train(model_dir, data_dir, digest, seed)
+            _cache[key] = cached
+    nlp, meta = cached
+    return SpacyClassifier(nlp, meta, today=today)
+
+
+def is_current(model_dir: Path, data_dir: Path) -> bool:
+    """Is there a saved model for exactly this data and code (so loading will not train)?"""
+    meta = read_meta(Path(model_dir))
+    if meta is None or meta.get("format") != FEATURE_VERSION:
+        return False
+    return not data_files(Path(data_dir)) or meta.get("data_hash") == model_hash(Path(data_dir))
+
+
+def clear_cache() -> None:
+    with _cache_lock:
+        _cache.clear()
+
+
+def _load_or_train(
+    model_dir: Path, data_dir: Path, digest: str | None, seed: int
+) -> tuple[Language, dict[str, Any]]:
+    if digest is None:
+        try:
+            loaded = load_pipeline(model_dir)
+        except ModelError as exc:
+            raise ModelError(f"{exc}, and no training data in {data_dir} to train one") from exc
+        log.warning("no NLU training data in %s: using %s as it is", data_dir, model_dir)
+        return loaded
+    with _file_lock(model_dir):
+        meta = read_meta(model_dir)
+        if meta and meta.get("format") == FEATURE_VERSION and meta.get("data_hash") == digest:
+            try:
+                return load_pipeline(model_dir)
+            except ModelError as exc:
+                log.warning("%s; training a new one", exc)
+        elif meta:
+            log.info("the NLU model in %s is stale (data or code changed): retraining", model_dir)
+        return _train_and_save(model_dir, data_dir, digest, seed)
+
+
+def _train_and_save(
+    model_dir: Path, data_dir: Path, digest: str, seed: int
+) -> tuple[Language, dict[str, Any]]:
+    import time
+
+    examples = load_examples(data_dir)  # DataError lists what is wrong
+    started = time.perf_counter()
+    nlp = train_pipeline(examples, seed)
+    seconds = time.perf_counter() - started
+    meta = model_meta(digest, seed, len(examples), seconds)
+    try:
+        save(nlp, model_dir, meta)
+    except OSError as exc:  # a read-only deployment still gets a working classifier
+        log.warning("NLU model trained but not saved to %s: %s", model_dir, exc)
+    log.info("NLU model trained on %d examples in %.1f s (%s)", len(examples), seconds, model_dir)
+    return nlp, meta
+
+
+@contextlib.contextmanager
+def _file_lock(model_dir: Path) -> Iterator[None]:
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: the in-process lock is all there is
+        yield
+        return
+    lock_path = model_dir.parent / f".{model_dir.name}.lock"
+    try:
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        handle = lock_path.open("a")
+    except OSError:  # read-only: nobody else can be writing a model there either
+        yield
+        return
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+__all__ = [
+    "DataError",
+    "ModelError",
+    "clear_cache",
+    "is_current",
+    "load_or_train",
+    "london_today",
+]

@@ -1,0 +1,682 @@
+"""Rules that must never depend on a statistical model: hazards, needs and entities.
+
+A learned classifier can miss a rare phrasing; a resident who smells gas cannot wait for the
+next training run. So the hazards the landlords' published triage treats as emergencies
+(domain.md, "Repairs and ASB triage") are regular expressions written to survive lowercase,
+missing apostrophes, SMS shorthand and the common typos ("smel of gas", "c0 alarm"). A
+false alarm costs a call-back; a miss can cost a life, so the patterns lean towards matching.
+
+Regular expressions rather than spaCy's PhraseMatcher or EntityRuler: typo tolerance inside
+a word ("sme+l+") and "within a few words of" windows are one line each here, and the rules
+then run on any text without a tokenizer, which `bot.conversation.rasa_nlu` relies on
+(`analyse`).
+
+The hazard and needs patterns are written in lowercase and run on `fold(text)`: lowercase,
+curly apostrophes made straight, same length as the original so match offsets still point
+into it. Case-insensitive matching would do the same at about twice the cost, and these
+rules run on every message.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from bot.nlu.types import Entity, HazardMatch
+
+EMERGENCY = "emergency"
+URGENT = "urgent"
+ROUTINE = "routine"
+URGENCY_ORDER = {ROUTINE: 0, URGENT: 1, EMERGENCY: 2}
+
+# Signposts the acknowledgement templates know (actions/acknowledge.py).
+GAS_LINE = "gas"  # National Gas Emergency Service 0800 111 999
+POLICE = "999"
+REPAIRS_LINE = "emergency_repairs"
+
+# A gap of up to N words, for "water is dripping onto the light fitting".
+_GAP = r"(?:[\w'’-]+[\s,.]+){0,%d}?"
+
+
+def _gap(words: int) -> str:
+    return _GAP % words
+
+
+_NOT = (
+    r"(?:can'?t|cannot|can ?not|won'?t|wont|will ?not|doesn'?t|doesnt|does ?not|isn'?t|not|"
+    r"unable to|no longer)"
+)
+_GAS = r"(?:gas+|gaz|gass)"
+_SMELL = r"(?:sm[ea]+l+[a-z]*|smel+t|whiff|stink[a-z]*|stench|reek[a-z]*|sniff)"
+_WATER = (
+    r"(?:water|rain(?:water)?|leak[a-z]*|leek[a-z]*|drip[a-z]*|wet|flood[a-z]*|pouring|gushing)"
+)
+_ELECTRIC = (
+    r"(?:electric[a-z]*|elec|lecky|leccy|sockets?|plug ?sockets?|light ?fittings?|"
+    r"lights?|light ?switch(?:es)?|switch(?:es)?|fuse ?box|fuseboard|consumer unit|wiring|"
+    r"wires?|cables?|extractor fan|spot ?lights?)"
+)
+_WIRE = (
+    r"(?:wires?|wiring|cables?|sockets?|plugs?|switch(?:es)?|fuse ?box|consumer unit|light fitting)"
+)
+# "isn't working", "doesnt work", "won't come on"...
+_BROKEN_VERB = (
+    r"(?:isn'?t|is not|aren'?t|are not|doesn'?t|does not|don'?t|do not|not|won'?t|will not)"
+    r" (?:working|work|come on|coming on|turn on|turning on|firing)"
+)
+_HEAT = (
+    r"(?:no (?:heat(?:ing)?|hot water|heat or hot water|heating or hot water|gas supply)|"
+    r"boiler[\s,.]+" + _gap(3) + r"(?:broke[a-z]*|not working|packed up|died|dead|down|off|"
+    r"stopped|gone|bust|kaput|failed|not firing|won'?t (?:come on|fire|turn on|start|work)|"
+    r"keeps? (?:going off|cutting out)|" + _BROKEN_VERB + r")|"
+    r"(?:heating|radiators?|rads)(?:'s)?[\s,.]+"
+    + _gap(3)
+    + r"(?:not working|broke[a-z]*|off|gone|dead|"
+    r"stone cold|cold|freezing|won'?t (?:come on|turn on|work)|stopped|" + _BROKEN_VERB + r")|"
+    r"without (?:any )?(?:heat(?:ing)?|hot water))"
+)
+_COLD = (
+    r"(?:freez[a-z]*|frozen|snow[a-z]*|winter|icy|ice on|sub ?zero|minus \d|-\d+ ?(?:degrees|c\b)|"
+    r"bitter(?:ly)? cold|so cold|really cold|very cold|extremely cold|too cold|"
+    r"december|january|february|christmas|(?:\d|one|two) degrees)"
+)
+_VULNERABLE = (
+    r"(?:bab(?:y|ies)|new ?born|toddler|infant|little ones?|kids?|children|child|"
+    r"\d+ ?(?:month|week)s? old|pregnan[a-z]*|elderly|pensioner|oap|"
+    r"(?:7|8|9)\d(?: years| yrs| year)(?: old)?|(?:i'?m|aged|is|she'?s|he'?s) (?:7|8|9)\d\b|"
+    r"nan|nana|gran|grandad|grandma|"
+    r"disab[a-z]*|wheelchair|oxygen|dialysis|chemo[a-z]*|cancer|terminal[a-z]*|"
+    r"vulnerable|frail|poorly|unwell|(?:very|seriously|is|are|been) ill\b|asthma[a-z]*|"
+    r"copd|heart condition|dementia|bed ?bound|housebound|medical condition)"
+)
+_HEALTH = (
+    r"(?:asthma[a-z]*|breath[a-z]*|chest|cough[a-z]*|wheez[a-z]*|illness|poorly|"
+    r"hospital[a-z]*|gp\b|doctors?\b|lungs?|respiratory|allerg[a-z]*|inhaler|infection|copd|"
+    r"bronch[a-z]*|nhs|a&e|rash(?:es)?|health (?:problems?|issues?|condition|visitor)|"
+    r"(?:my|our|his|her|their|the kids'?|family'?s?) health|"
+    r"making (?:me|us|him|her|them|the \w+|my \w+) (?:ill|sick|poorly|unwell)|"
+    r"feel(?:ing)? (?:ill|sick))"
+)
+_MOULD = r"(?:mou?ld[a-z]*|mold[a-z]*|mildew|fungus|black spots?|black stuff|damp)"
+
+
+@dataclass(frozen=True, slots=True)
+class HazardRule:
+    name: str
+    level: str  # EMERGENCY forces the urgency; URGENT sets a floor of urgent
+    signpost: str
+    patterns: tuple[re.Pattern[str], ...]
+    # every one of these must also occur somewhere in the message (e.g. "no heating" + "baby")
+    also: tuple[re.Pattern[str], ...] = ()
+    # none of these may occur (e.g. "the other toilet still works")
+    unless: tuple[re.Pattern[str], ...] = ()
+
+
+def _rx(*patterns: str) -> tuple[re.Pattern[str], ...]:
+    return tuple(re.compile(p) for p in patterns)
+
+
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'"})
+
+
+def fold(text: str) -> str:
+    """Lowercase with straight apostrophes, exactly as long as `text` (offsets carry over)."""
+    folded = text.translate(_APOSTROPHES).lower()
+    if len(folded) == len(text):
+        return folded
+    # A few characters grow when lowercased ("İ" -> "i̇"): fold those one by one, or keep them.
+    return "".join(
+        low if len(low := ch.lower()) == 1 else ch for ch in text.translate(_APOSTROPHES)
+    )
+
+
+HAZARD_RULES: tuple[HazardRule, ...] = (
+    HazardRule(
+        "gas",
+        EMERGENCY,
+        GAS_LINE,
+        _rx(
+            rf"\b{_SMELL}\s+(?:of\s+|like\s+|off\s+|o\s+)?(?:a\s+)?{_GAS}\b",
+            rf"\b{_GAS}\s*(?:smell[a-z]*|smel[a-z]*|leak[a-z]*|leek[a-z]*|escape|escaping|"
+            rf"hiss[a-z]*|pouring|coming out)",
+            rf"\b(?:leak[a-z]*|leek[a-z]*|escap[a-z]*|hissing)\s+(?:of\s+)?{_GAS}\b",
+            r"\b(?:hob|cooker|oven|boiler|meter|pipe)\s+(?:is\s+)?(?:leaking|hissing)\s+gas",
+            # the same in the languages residents most often write in (Welsh, Polish...)
+            r"\b(?:arogli? nwy|nwy yn gollwng|czuj[eę] gaz|zapach gazu|wyciek gazu|miros de gaz|"
+            r"scurgere de gaz|odeur de gaz|fuite de gaz|olor a gas|fuga de gas|"
+            r"cheiro (?:a|de) g[aá]s|"
+            r"fuga de g[aá]s|gaz kokusu|gaz ka[cç]a[gğ][iı]|dujų kvapas)",
+        ),
+    ),
+    HazardRule(
+        "carbon_monoxide",
+        EMERGENCY,
+        GAS_LINE,
+        _rx(
+            r"\bcarb[oa]n\s*mon[a-z]*",
+            r"\bcarbon\s*dioxide\s*(?:alarm|detector|monitor)",
+            r"\bc[o0]2?\s*(?:alarm|detector|monitor|sensor|poisoning|leak)",
+            r"\bmonoxide\b",
+        ),
+    ),
+    HazardRule(
+        "fire",
+        EMERGENCY,
+        POLICE,
+        _rx(
+            r"\b(?:on fire|caught fire|catch(?:ing)? fire|set fire|fire in\b|house fire|"
+            r"a fire\b(?! (?:door|escape|exit|alarm|extinguisher|blanket|safety|risk|check|"
+            r"evacuation|drill|plan|warden|test))|"
+            r"flat fire|kitchen fire|fire damage|fire brigade|fire service|fire fighters?|"
+            r"firemen|flames?\b|ablaze|burn(?:ing|t) down|arson)",
+            # Welsh, Polish, Spanish, French, Portuguese, Romanian
+            r"\b(?:mae tân|ar dân|pożar[a-z]*|palí się|incendio|fuego en|incendie|au feu|"
+            r"incêndio|incendiu)",
+            r"\b(?:smell of burning|burning smell|smells? (?:like )?burning)",
+            r"\bsmoke\s+(?:is\s+)?(?:coming|pouring|billowing|everywhere|filling)",
+        ),
+    ),
+    HazardRule(
+        "flooding",
+        EMERGENCY,
+        REPAIRS_LINE,
+        _rx(
+            r"\bflood(?:ed|ing|s)?\b",
+            # Welsh, Polish, Spanish, French, Portuguese, Romanian
+            r"\b(?:llifogydd|dŵr yn (?:dod|llifo) (?:trwy|drwy)|zalan[a-z]*|zalewa[a-z]*|"
+            r"powódź|inundaci[oó]n|inundad[oa]|inondation|inondé[a-z]*|inundaç[aã]o|"
+            r"inunda[țt]i[ea]|inundat)",
+            r"\bburst (?:water )?(?:pipe|main|tank|cylinder)",
+            r"\bpipe(?:s)? (?:has |have )?burst",
+            r"\bwater\s+(?:is\s+)?(?:pouring|gushing|pissing|spraying|streaming|cascading|"
+            r"flowing|coming)\s+(?:in|out|down|through|from|everywhere)",
+            r"\bwater\s+(?:is\s+)?(?:everywhere|all over the floor|up to)",
+            rf"\b{_NOT}\s+(?:stop|turn off|find the stopcock to stop|contain)\s+"
+            r"(?:the\s+)?(?:leak|water)",
+            r"\b(?:leak|water)\s+(?:is\s+)?(?:not|wont|won'?t)\s+stop",
+            r"\bstop ?cock (?:is |wont |won'?t |doesn'?t )?(?:broken|work|turn|stuck)",
+            r"\bceiling\s+(?:is\s+)?(?:pouring|gushing)",
+        ),
+    ),
+    HazardRule(
+        "water_electrics",
+        EMERGENCY,
+        REPAIRS_LINE,
+        _rx(
+            rf"\b{_WATER}\w*\s+(?:[\w'’-]+\s+){{0,7}}?(?:in|into|onto|on|through|from|out of|"
+            rf"near|round|around|behind|over|under|by|inside|down)\s+(?:the\s+|my\s+|a\s+)?"
+            rf"(?:[\w'-]+\s+)?{_ELECTRIC}\b",
+            rf"\b{_ELECTRIC}\s+(?:[\w'’-]+\s+){{0,4}}?(?:is\s+|are\s+|got\s+|gotten\s+|getting\s+)?"
+            r"(?:wet|soaked|soaking|dripping|leaking|full of water|filling with water|"
+            r"has water|have water|water)",
+        ),
+    ),
+    HazardRule(
+        "electrics",
+        EMERGENCY,
+        REPAIRS_LINE,
+        _rx(
+            r"\blive (?:wires?|wiring|cables?)",
+            rf"\b(?:exposed|bare|hanging|dangling|sparking|sparky|sparks?|sparked|arcing|"
+            rf"burnt|burned|scorched|smoking|melted|melting|charred)\s+(?:[\w'-]+\s+){{0,2}}?{_WIRE}",
+            rf"\b{_WIRE}\s+(?:[\w'-]+\s+){{0,5}}?(?:sparking|sparked|sparks|spark|smoking|melted|"
+            r"melting|buzzing|crackling|scorched|burnt|burning|hot to (?:the )?touch|exposed|"
+            r"hanging out|sticking out|pulled out)",
+            r"\b(?:electric(?:al)?\s+)?shock(?:ed)?\s+(?:off|from)\b",
+            r"\bgot (?:an? )?(?:electric )?shock",
+            r"\belectrocut[a-z]*",
+            r"\bwires?\s+(?:are\s+|is\s+)?(?:out|showing|exposed)",
+        ),
+    ),
+    HazardRule(
+        "no_power",
+        EMERGENCY,
+        REPAIRS_LINE,
+        _rx(
+            r"\bno (?:power|electric(?:s|ity)?|elec|lecky|leccy|lights? (?:at all|anywhere))\b",
+            r"\b(?:power|electric(?:s|ity)?|lecky|leccy)\s*(?:'s|is|has|have)?\s*(?:all\s+)?"
+            r"(?:gone(?! up)|cut|out|off|tripped and won'?t)",
+            r"\blost (?:all )?(?:power|electric(?:s|ity)?)",
+            r"\b(?:fuse ?box|trip ?switch|rcd|consumer unit)\s+(?:keeps\s+)?"
+            r"(?:tripping|tripped|won'?t reset)",
+            r"\bwhole (?:flat|house|home|place) (?:has )?(?:no|without) (?:power|electric)",
+        ),
+    ),
+    HazardRule(
+        "no_water",
+        EMERGENCY,
+        REPAIRS_LINE,
+        _rx(
+            r"\bno (?:running |cold |mains )?water\b(?! pressure)",
+            r"\b(?<!hot )water\s*(?:'s|is|has)?\s*(?:been\s+)?(?:off|gone|cut off|stopped)\b",
+            r"\bnothing (?:is )?coming out of (?:the |any )?taps?",
+            r"\bwithout (?:any )?(?:running )?water\b",
+            r"\btaps? (?:are |is )?dry\b",
+        ),
+    ),
+    HazardRule(
+        "sewage",
+        EMERGENCY,
+        REPAIRS_LINE,
+        _rx(
+            r"\bsew(?:age|erage|er|ege|adge)\b",
+            r"\b(?:toilet|loo|drains?|waste|poo|faeces|feces|excrement)\s+(?:[\w'-]+\s+){0,3}?"
+            r"(?:backing up|backed up|coming up|overflowing|came up)",
+            r"\bpoo (?:water|coming|everywhere)",
+        ),
+    ),
+    HazardRule(
+        "only_toilet",
+        EMERGENCY,
+        REPAIRS_LINE,
+        _rx(
+            r"\b(?:only|one|single|just the one|1)\s+(?:toilet|loo|wc|lavatory)\b",
+            r"\b(?:toilet|loo)\b.{0,60}?\b(?:our|my|the) only one\b",
+        ),
+        also=_rx(
+            r"(?:block[a-z]*|broke[a-z]*|not (?:flushing|working)|won'?t flush|wont flush|"
+            r"doesn'?t flush|cracked|unusable|can'?t (?:use|flush)|overflow[a-z]*|leaking)"
+        ),
+        unless=_rx(r"(?:other|second|another|2nd|spare) (?:toilet|loo)|(?:two|2) (?:toilets|loos)"),
+    ),
+    HazardRule(
+        "insecure_home",
+        EMERGENCY,
+        POLICE,
+        _rx(
+            r"\b(?:break[- ]?in|broken into|brake in|burgl[a-z]*|broke in)\b",
+            rf"\b(?:front|back|main|flat|patio|entrance|my|our|the)\s+door\s+(?:[\w'-]+\s+){{0,2}}?{_NOT}\s+"
+            r"(?:lock|close|shut|secure)",
+            rf"\b{_NOT}\s+(?:lock|secure|close|shut)\s+(?:my|the|our)\s+"
+            r"(?:front |back |flat |patio )?"
+            r"(?:door|flat|house|home|property|window)",
+            r"\bdoor\s+(?:was\s+|has been\s+|got\s+)?(?:kicked|smashed|forced|booted)\s+"
+            r"(?:in|open|down)",
+            r"\b(?:kicked|smashed|forced)\s+(?:in\s+)?(?:my|the|our)\s+(?:front |back )?door",
+            r"\b(?:lock|locks)\s+(?:has |have |is |are )?(?:been\s+)?"
+            r"(?:snapped|smashed|broken off)",
+            r"\bhome (?:is )?(?:insecure|not secure)|\binsecure\b",
+        ),
+    ),
+    HazardRule(
+        "structure",
+        EMERGENCY,
+        REPAIRS_LINE,
+        _rx(
+            r"\b(?:ceiling|roof|wall|floor|balcony|stairs|staircase|chimney)(?:'s|s)?\s+"
+            r"(?:[\w'-]+\s+){0,4}?"
+            r"(?:collaps[a-z]*|caved?(?: in)?|caving|fell (?:in|down)|fallen (?:in|down)|"
+            r"come down|came down|coming down|falling (?:in|down)|bowing|sagging|"
+            r"about to (?:fall|collapse|give way)|gave way|giving way)",
+            r"\b(?:collaps[a-z]*|fallen|falling)\s+(?:in\s+)?(?:the\s+)?(?:ceiling|roof|balcony)",
+            r"\bdangerous (?:structure|building|wall|ceiling)",
+            r"\bstorm damage|\b(?:roof|tiles?|chimney)\s+(?:[\w'-]+\s+){0,2}?blown (?:off|down)",
+            r"\btree\s+(?:has\s+)?(?:fallen|fell|come down|came down)\s+(?:on|onto|through)",
+        ),
+    ),
+    HazardRule(
+        "lift",
+        EMERGENCY,
+        REPAIRS_LINE,
+        _rx(
+            r"\b(?:stuck|trapped)\s+(?:[\w'-]+\s+){0,2}?(?:in|inside)\s+(?:the\s+|a\s+)?lift",
+            r"\blift[\s,.]+" + _gap(6) + r"(?:broke[a-z]*|not working|out of order|out of service|"
+            r"down|stuck|bust|dead)",
+        ),
+        also=_rx(
+            r"(?:stuck|trapped|wheelchair|can'?t (?:get|go) (?:out|down|up|home)|"
+            r"cannot (?:get|go) (?:out|down|up)|housebound|only lift|no other lift|"
+            r"(?:\d+|ten|eleven|twelve|fifteen)(?:th|st|nd|rd)? floor|top floor|oxygen|"
+            r"pram|mobility|disab[a-z]*|can'?t walk|can'?t (?:manage|use|climb|do) (?:the )?stairs)"
+        ),
+    ),
+    HazardRule(
+        "no_heating_vulnerable",
+        EMERGENCY,
+        REPAIRS_LINE,
+        _rx(_HEAT),
+        also=_rx(rf"\b(?:{_VULNERABLE}|{_COLD})"),
+    ),
+    HazardRule(
+        "damp_mould_health",
+        EMERGENCY,
+        REPAIRS_LINE,
+        _rx(rf"\b{_MOULD}"),
+        also=_rx(rf"\b{_HEALTH}"),
+    ),
+    # People: the police first. Immediate danger forces an emergency (999 now).
+    HazardRule(
+        "self_harm",
+        EMERGENCY,
+        POLICE,
+        _rx(
+            r"\b(?:kill|hurt|harm)(?:ing)? my ?self\b",
+            r"\bsuicid[a-z]*|\bself[- ]?harm[a-z]*",
+            r"\bend (?:it all|my life|my own life)|\btake my (?:own )?life",
+            r"\bwant(?:s|ed)? to die\b|\bdon'?t want to (?:live|be here)",
+            r"\boverdos[a-z]*",
+        ),
+    ),
+    HazardRule(
+        "danger_to_life",
+        EMERGENCY,
+        POLICE,
+        _rx(
+            r"\b(?:has|had|got|with|waving|holding|carrying|pulled|brandish[a-z]*)\s+(?:out\s+)?"
+            r"(?:a|an|his|her|their)?\s*"
+            r"(?:knife|knives|gun|machete|blade|weapon|axe|baseball bat)\b",
+            r"\bthreat[a-z]*\s+(?:[\w'-]+\s+){0,3}?(?:to\s+)?(?:kill|stab|burn|shoot|murder|"
+            r"torch|petrol bomb)",
+            r"\bburn (?:the|my|our|your|this) (?:flat|house|place|block|building) down",
+            r"\b(?:going to|going 2|gonna|gunna|will|wants to|want to)\s+"
+            r"(?:kill|stab|shoot|murder|burn)\s+"
+            r"(?:me|us|my|him|her|them|the)",
+            r"\b(?:is|are|being|getting)\s+(?:being\s+)?(?:attack(?:ed|ing)|beat(?:en|ing) up|"
+            r"stabbed|assaulted)\s+(?:right\s+)?(?:now|me|us|my|outside|in)",
+            r"\b(?:trying to|tryna|trying 2)\s+(?:break|kick|smash)\s+(?:in|down|through)?\s*"
+            r"(?:my|the|our)?\s*(?:door|window|in)",
+            r"\b(?:in|at)\s+(?:immediate\s+)?danger\b|\bdanger to life|\bnot safe (?:right )?now",
+            r"\b(?:not breathing|unconscious|bleeding (?:heavily|badly|everywhere))",
+            r"\bhelp (?:me|us) (?:now|please now|quick)",
+        ),
+    ),
+    HazardRule(
+        "violence",
+        URGENT,
+        POLICE,
+        _rx(
+            r"\bassault[a-z]*|\bpunch(?:ed|ing|es)?\b|"
+            r"(?<!heart )(?<!panic )(?<!asthma )\battack(?:ed|ing|s)?\b",
+            r"\b(?:hit|beat|slapped|kicked|headbutted|pushed|shoved|spat (?:at|on))\s+"
+            r"(?:me|us|my|him|her|them|up)\b",
+            r"\bviolen[a-z]*|\bfight(?:ing)? (?:in|outside|on)|\bstabb(?:ed|ing)",
+        ),
+    ),
+    HazardRule(
+        "threat",
+        URGENT,
+        POLICE,
+        _rx(
+            r"\bthreat[a-z]*\b(?! (?:me |us )?(?:with|of) (?:eviction|court|legal|bailiffs))",
+            r"\bintimidat[a-z]*",
+            r"\b(?:said|says|saying) (?:he|she|they)(?:'ll| will| would| is going to| are going to)"
+            r"\s+(?:get|hurt|do|sort)\s+(?:me|us|my)",
+        ),
+    ),
+    HazardRule(
+        "hate_crime",
+        URGENT,
+        POLICE,
+        _rx(
+            r"\bhate (?:crime|incident|speech)|\bracis[a-z]*|\bracial[a-z]*|\bhomophob[a-z]*",
+            r"\btransphob[a-z]*|\bislamophob[a-z]*|\bantisemit[a-z]*|\bdisablist|\bxenophob[a-z]*",
+            r"\bbecause (?:i'?m|we'?re|i am|we are|of my|of our|he'?s|she'?s)\s+"
+            r"(?:black|asian|muslim|jewish|gay|lesbian|trans|disabled|polish|foreign|"
+            r"religion|race|skin|colour|sexuality|hijab|turban)",
+            r"\b(?:go back to (?:your|ur|our|my|their|his|her) (?:own )?country|paki|n-word)\b",
+        ),
+    ),
+    HazardRule(
+        "domestic_abuse",
+        URGENT,
+        POLICE,
+        _rx(
+            r"\bdomestic (?:abuse|violence|incident)|\bcoercive control|\bfleeing\b|\bdv\b",
+            r"\bmy (?:partner|ex|husband|hubby|boyfriend|bf|wife|girlfriend|gf|ex-partner|"
+            r"ex partner|ex husband|ex-husband|son|daughter)\s+(?:[\w'-]+\s+){0,2}?(?:hits|hit|"
+            r"beats|beat|hurts|hurt|abus[a-z]*|strangl[a-z]*|chok[a-z]*|control[a-z]*|"
+            r"threaten[a-z]*|won'?t let me|locked me)",
+            r"\brefuge\b|\babusive (?:partner|relationship|ex|husband|boyfriend)",
+        ),
+    ),
+    HazardRule(
+        "cuckooing",
+        URGENT,
+        POLICE,
+        _rx(
+            r"\bcuckoo[a-z]*|\bcounty lines?\b",
+            r"\b(?:dealers?|gang)\s+(?:[\w'-]+\s+){0,3}?(?:taken over|took over|living in|"
+            r"using (?:his|her|their|the) (?:flat|home|house))",
+            r"\btaken over (?:his|her|their|my|the) (?:flat|home|house|place)",
+        ),
+    ),
+    HazardRule(
+        "harassment",
+        URGENT,
+        POLICE,
+        _rx(
+            r"\bharr?ass?[a-z]*|\bstalk(?:ing|ed|er|s)\b",
+            r"\bwon'?t leave (?:me|us) alone|\bkeeps? following (?:me|us)",
+        ),
+    ),
+)
+
+
+# ---- needs (reasonable adjustments, ACCESS) ---------------------------------------------
+NEED_RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (name, re.compile(pattern))
+    for name, pattern in (
+        (
+            "elderly",
+            r"\b(?:elderly|pensioner|oap|old age|frail|aged (?:7|8|9)\d|"
+            r"(?:i'?m|she'?s|he'?s) (?:7|8|9)\d\b|"
+            r"(?:7|8|9)\d(?:[- ]?(?:years?|yrs?|yo))(?:[- ]old)?|"
+            r"in (?:my|her|his|their) (?:7|8|9)0s|"
+            r"my (?:nan|nana|gran|granny|grandma|grandad|grandpa)|old (?:lady|man|couple)|"
+            r"older person|senior citizen)\b",
+        ),
+        (
+            "disabled",
+            r"\b(?:disab[a-z]*|wheel ?chair|mobility|deaf|partially sighted|"
+            r"(?:i'?m|is|am|are|registered|partially|severely|going) blind|"
+            r"visually impaired|hearing impaired|walking frame|zimmer|crutches|walking stick|"
+            r"housebound|bed ?bound|bedridden|dementia|alzheimer[a-z']*|autis[a-z]*|"
+            r"learning difficult[a-z]*|learning disab[a-z]*|mental health|"
+            r"multiple sclerosis|parkinson[a-z']*|stroke|carer|paralys[a-z]*)",
+        ),
+        (
+            "pregnant",
+            r"\b(?:pregnan[a-z]*|preggers|expecting (?:a baby|twins)|\d+ weeks gone|"
+            r"due (?:date|in (?:\d|two|three|four) weeks)|maternity)",
+        ),
+        (
+            "child",
+            r"\b(?:bab(?:y|ies|ys)|bby|new ?borns?|toddlers?|infants?|kids?|children|childrens|"
+            r"child|little ones?|\d+ ?(?:month|week)s? old|"
+            r"(?:my|our|a|an|his|her|their)\s+(?:[1-9]|1[0-7])[- ]?(?:yr|year)s?[- ]old|"
+            r"my (?:little|baby|young) (?:son|daughter|boy|girl))",
+        ),
+        (
+            "medical_equipment",
+            r"\b(?:oxygen|dialysis|nebuli[sz]er|ventilator|stair ?lift|hoist|"
+            r"medical (?:equipment|bed|machine)|insulin|cpap|feeding (?:pump|tube)|"
+            r"electric (?:bed|wheelchair)|hospital bed|suction machine|concentrator)",
+        ),
+        (
+            "abusive",
+            r"(?:\bf+u+c+k+[a-z]*|\bf\*+k[a-z]*|\bfk(?:in|ing|n)?\b|\bfcking|\bffs\b|\bwtf\b|"
+            r"\bsh[i1]te?\b|\bsh[i1]t(?:e|ty|s|head)?\b|\bbastard[a-z]*|\bwanker[a-z]*|"
+            r"\bc+u+n+t+[a-z]*|\btwats?\b|\bdick ?heads?\b|\bpr[i1]cks?\b|\bbollocks\b|"
+            r"\bidiots?\b|\bmorons?\b|\bscumbags?\b|\barseholes?\b|"
+            r"\bbellends?\b|\btossers?\b)",
+        ),
+    )
+)
+
+
+# ---- entities ----------------------------------------------------------------------------
+POSTCODE_RE = re.compile(
+    r"\b(?:[A-PR-UWYZ][A-HK-Y]?\d[A-HJKPSTUW\d]?|[A-PR-UWYZ]\d[A-HJKPSTUW])\s?\d[ABD-HJLNP-UW-Z]{2}\b",
+    re.IGNORECASE,
+)
+PHONE_RE = re.compile(
+    r"(?<![\w+])(?:\+44\s?\(?0?\)?\s?|0044\s?|0)(?:\d[\s-]?){8,9}\d(?!\d)",
+)
+REFERENCE_RE = re.compile(
+    r"\b(?:DS-\d{4}-\d{6}|(?:JOB|WO|REP|JB|WK)[-/ ]?\d{4,9})\b"
+    r"|(?<=job )(?:(?:no|number|ref|reference)\.?:?\s*)?\d{5,9}\b"
+    r"|(?<=job no )\d{4,9}\b|(?<=job number )\d{4,9}\b|(?<=job ref )\d{4,9}\b",
+    re.IGNORECASE,
+)
+_DAY = r"(?:mon|tues?|wed(?:nes)?|thu(?:rs?)?|fri|sat(?:ur)?|sun)(?:day)?"
+_MONTH = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+    r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
+)
+DATE_RE = re.compile(
+    r"\b(?:\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}(?:/\d{2,4})?|\d{1,2}\.\d{1,2}\.\d{2,4}|"
+    rf"\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}\b(?:\s+\d{{4}})?|"
+    rf"{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?\b|"
+    rf"(?:next|last|this|on|since|from|till|until|by)\s+{_DAY}\b|"
+    r"(?:next|last|this) (?:week|weekend|month|year|morning|afternoon|evening)|"
+    r"today|tomorrow|tmrw|tmrw|tomoz|yesterday|tonight|last night|this morning)\b",
+    re.IGNORECASE,
+)
+ROOM_RE = re.compile(
+    r"\b(?:(?:front|back|main|spare|box|kids'?|master|second|small|big|baby'?s)\s+)?"
+    r"(?:bed ?rooms?|bedrom|kitch[ei]ns?|kitchin|bath ?rooms?|bathrom|living ?rooms?|"
+    r"lounge|sitting room|front room|dining room|hall ?way|hall|landing|loft|attic|"
+    r"garden|balcony|stair ?well|stairs|utility room|shower room|en ?suite|"
+    r"conservatory|garage|shed|cupboard|airing cupboard|box room|wc|toilet|loo|"
+    r"communal (?:area|hallway|stairs|entrance)|bin store|porch|basement|cellar)\b",
+    re.IGNORECASE,
+)
+# "on monday" -> the date is "monday"; the leading word only anchors the match.
+_DATE_LEADS = ("on ", "since ", "from ", "till ", "until ", "by ")
+# Dates like 12/3 collide with nothing else we extract, but refs and phones contain digits.
+_ENTITY_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("reference", REFERENCE_RE),
+    ("phone_number", PHONE_RE),
+    ("postcode", POSTCODE_RE),
+    ("date", DATE_RE),
+    ("room", ROOM_RE),
+)
+
+
+# domain.md: "no heating or hot water in winter" is an emergency in itself. The season is
+# the landlords' usual 31 October to 1 May; outside it the rule above needs a vulnerable
+# resident or cold weather in the words.
+HEATING_SEASON = ((10, 31), (5, 1))  # (month, day) first and last day, inclusive
+NO_HEATING_IN_WINTER = HazardRule(
+    "no_heating_winter",
+    EMERGENCY,
+    REPAIRS_LINE,
+    _rx(_HEAT),
+    unless=_rx(
+        r"rest of the (?:flat|house|home|place)|half (?:of )?the (?:flat|house|home|radiators)|"
+        r"(?:just|only) (?:one|the one|1) (?:radiator|rad|room)|heating (?:is|'s) (?:ok|fine)"
+    ),
+)
+
+
+def in_heating_season(day: date) -> bool:
+    first, last = HEATING_SEASON
+    return (day.month, day.day) >= first or (day.month, day.day) <= last
+
+
+def _match(rule: HazardRule, text: str, folded: str) -> HazardMatch | None:
+    for pattern in rule.patterns:
+        match = pattern.search(folded)
+        if match is None:
+            continue
+        if all(extra.search(folded) for extra in rule.also) and not any(
+            veto.search(folded) for veto in rule.unless
+        ):
+            return HazardMatch(rule.name, text[match.start() : match.end()].strip(), rule.signpost)
+        return None
+    return None
+
+
+def find_hazards(text: str, *, today: date | None = None) -> tuple[HazardMatch, ...]:
+    """Every hazard rule the text trips, in rule order (at most one match per rule).
+
+    `today`, when given, is the day the message arrived: in the heating season a loss of
+    heating or hot water is an emergency whoever reports it.
+    """
+    folded = fold(text)
+    found = [m for rule in HAZARD_RULES if (m := _match(rule, text, folded)) is not None]
+    if (
+        today is not None
+        and in_heating_season(today)
+        and not any(m.rule == "no_heating_vulnerable" for m in found)
+        and (winter := _match(NO_HEATING_IN_WINTER, text, folded)) is not None
+    ):
+        found.append(winter)
+    return tuple(found)
+
+
+def hazard_level(rule_name: str) -> str:
+    for rule in (*HAZARD_RULES, NO_HEATING_IN_WINTER):
+        if rule.name == rule_name:
+            return rule.level
+    return ROUTINE
+
+
+def urgency_floor(hazards: tuple[HazardMatch, ...]) -> str | None:
+    """The least urgency the hazards allow: EMERGENCY, URGENT, or None when there are none."""
+    levels = [hazard_level(h.rule) for h in hazards]
+    if EMERGENCY in levels:
+        return EMERGENCY
+    if URGENT in levels:
+        return URGENT
+    return None
+
+
+def find_needs(text: str) -> tuple[str, ...]:
+    folded = fold(text)
+    return tuple(name for name, pattern in NEED_RULES if pattern.search(folded))
+
+
+MAX_ENTITIES_PER_LABEL = 50  # a real message has a handful; a pasted log must not cost O(n²)
+
+
+def find_entities(text: str) -> tuple[Entity, ...]:
+    taken: list[tuple[int, int]] = []
+    found: list[Entity] = []
+    for label, pattern in _ENTITY_RULES:
+        for n, match in enumerate(pattern.finditer(text)):
+            if n >= MAX_ENTITIES_PER_LABEL:
+                break
+            start, end = match.span()
+            value = match.group(0)
+            if label == "date":
+                lowered = value.lower()
+                for lead in _DATE_LEADS:
+                    if lowered.startswith(lead):
+                        start += len(lead)
+                        value = value[len(lead) :]
+                        break
+            if label == "phone_number":
+                digits = re.sub(r"\D", "", value)
+                if len(digits) < 10:
+                    continue
+            if any(start < t_end and t_start < end for t_start, t_end in taken):
+                continue  # a phone number's digits are not also a date
+            taken.append((start, end))
+            found.append(Entity(label, value, start, end))
+    return tuple(sorted(found, key=lambda e: e.start))
+
+
+@dataclass(frozen=True, slots=True)
+class RuleResult:
+    """What the rules alone say about a message (also used by the Rasa engine)."""
+
+    hazards: tuple[HazardMatch, ...]
+    urgency: str | None  # the floor the hazards impose, None when they impose nothing
+    needs: tuple[str, ...]
+    entities: tuple[Entity, ...]
+    language: str
+
+
+def analyse(text: str, *, today: date | None = None) -> RuleResult:
+    from bot.nlu.language import detect_language
+
+    hazards = find_hazards(text, today=today)
+    return RuleResult(
+        hazards=hazards,
+        urgency=urgency_floor(hazards),
+        needs=find_needs(text),
+        entities=find_entities(text),
+        language=detect_language(text),
+    )

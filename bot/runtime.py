@@ -1,0 +1,134 @@
+"""The long-running workers of `doorstep serve`: mail intake, inbound processing, outbox.
+
+Intake only stores (store first, decide later); the processor and the outbox worker are
+woken as soon as there is work, and poll as a safety net.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from bot.bootstrap import App
+from bot.domain.model import Channel
+from bot.factories import build_all
+
+log = logging.getLogger(__name__)
+
+# Areas with background work (appointment reminders, webchat delivery...) expose a factory
+# "module:function" taking the App and returning an object with `async run()` and `stop()`,
+# or None when that area is not configured. Missing modules are skipped.
+WORKER_FACTORIES = (
+    "actions.appointments:build_worker",
+    "channels.webchat.server:build_worker",
+)
+
+
+def _area_workers(app: App) -> list[Any]:
+    return build_all(WORKER_FACTORIES, app)
+
+
+class Runtime:
+    def __init__(self, app: App, *, poll_seconds: float = 1.0) -> None:
+        self.app = app
+        self.poll_seconds = poll_seconds
+        self._wake_inbound = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._tasks: list[asyncio.Task[Any]] = []
+        self.intake: Any = None
+        self.workers: list[Any] = []
+
+    def wake_inbound(self) -> None:
+        self._wake_inbound.set()
+
+    async def on_mail(self, mailbox: str, uidvalidity: int, uid: int, raw: bytes) -> None:
+        """IMAP intake callback: store the raw mail, then let the processor decide."""
+        await asyncio.to_thread(
+            self.app.pipeline.store_raw,
+            Channel.EMAIL,
+            f"imap:{mailbox}",
+            f"{uidvalidity}:{uid}",
+            raw,
+        )
+        self.wake_inbound()
+
+    async def _process_loop(self) -> None:
+        while not self._stopping.is_set():
+            self._wake_inbound.clear()
+            try:
+                outcomes = await asyncio.to_thread(self.app.pipeline.process_pending)
+            except Exception:
+                log.exception("inbound pass failed; retrying")
+                outcomes = []
+            if outcomes:
+                self.app.outbox.wake()
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake_inbound.wait(), timeout=self.poll_seconds)
+
+    def _build_intake(self) -> Any:
+        mailboxes = self.app.settings.email.mailboxes
+        if not mailboxes:
+            return None
+        from bot.storage.repository import UnitOfWork
+        from channels.email.imap import ImapIntake, MailboxSettings
+
+        engine = self.app.engine
+
+        class DbCursorStore:
+            def load(self, mailbox: str) -> tuple[int | None, int]:
+                with UnitOfWork(engine) as uow:
+                    return uow.load_cursor(mailbox)
+
+            def save(self, mailbox: str, uidvalidity: int, last_uid: int) -> None:
+                with UnitOfWork(engine) as uow:
+                    uow.save_cursor(mailbox, uidvalidity, last_uid)
+                    uow.commit()
+
+        return ImapIntake(
+            [
+                MailboxSettings(
+                    name=m.name,
+                    host=m.host,
+                    port=m.port,
+                    security=m.security,
+                    username=m.username,
+                    password=m.password,
+                    folder=m.folder,
+                    mark_seen=m.mark_seen,
+                    move_to=m.move_to,
+                    idle_timeout=m.idle_timeout,
+                    rescan_interval=m.rescan_interval,
+                )
+                for m in mailboxes
+            ],
+            DbCursorStore(),
+            self.on_mail,
+        )
+
+    async def start(self) -> None:
+        self.intake = self._build_intake()
+        self._tasks.append(asyncio.create_task(self._process_loop(), name="inbound"))
+        self._tasks.append(asyncio.create_task(self.app.outbox.run(), name="outbox"))
+        if self.intake is not None:
+            self._tasks.append(asyncio.create_task(self.intake.run(), name="imap"))
+        self.workers = _area_workers(self.app)
+        for worker in self.workers:
+            self._tasks.append(asyncio.create_task(worker.run(), name=type(worker).__name__))
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        self._wake_inbound.set()
+        self.app.outbox.stop()
+        if self.intake is not None:
+            self.intake.stop()
+        for worker in self.workers:
+            worker.stop()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()

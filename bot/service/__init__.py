@@ -1,0 +1,1 @@
+"""The service layer: handlers that turn stored messages into interactions, clocks and replies."""

@@ -1,0 +1,487 @@
+"""From a stored raw message to an interaction with clocks and exactly one acknowledgement.
+
+Every inbound message is already stored (raw) before this runs. Each is handled in its own
+transaction; one that fails is quarantined with its reason and never blocks the next.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import traceback
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+import sqlalchemy as sa
+
+from actions.acknowledge import AckContext, AwayOfficer, Composer, acknowledgement_subject
+from actions.officers import effective_officers
+from bot.domain.model import Channel, InboundMessage, OutboundMessage, Topic, Urgency
+from bot.domain.promises import plan_for
+from bot.nlu.types import Classification, Classifier
+from bot.service.clocks import ClockService
+from bot.settings import Officer, Settings
+from bot.storage import tables as t
+from bot.storage.repository import StoredInbound, UnitOfWork, idempotency_key
+from channels.base import DecodedInbound, Decoder, InvalidPayloadError, TurnHandler
+
+log = logging.getLogger(__name__)
+
+REFERENCE_RE = re.compile(r"\b([A-Z]{2,5}-\d{4}-\d{6})\b", re.IGNORECASE)
+IDENTITY_KIND = {
+    Channel.EMAIL: "email",
+    Channel.SMS: "phone",
+    Channel.WEBCHAT: "webchat",
+    Channel.SOCIAL: "social",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What handling one stored message did (for logs, tests and the CLI)."""
+
+    inbound_id: int
+    status: str  # processed, joined, suppressed, duplicate, quarantined
+    reason: str | None = None
+    interaction_id: int | None = None
+    reference: str | None = None
+    acknowledged: bool = False
+
+
+@dataclass
+class Turn:
+    """What a channel's turn handler sees (web chat, SMS conversations, Rasa)."""
+
+    uow: UnitOfWork
+    message: InboundMessage
+    outcome: Outcome
+    classification: Classification | None
+    pipeline: Pipeline
+    acknowledgement: OutboundMessage | None  # sent unless the handler replies itself
+
+
+class Pipeline:
+    def __init__(
+        self,
+        *,
+        engine: sa.Engine,
+        settings: Settings,
+        decoders: Mapping[Channel, Decoder],
+        classifier: Classifier,
+        composer: Composer,
+        clocks: ClockService,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        on_enqueued: Callable[[], None] | None = None,
+        turn_handlers: Mapping[Channel, TurnHandler] | None = None,
+    ) -> None:
+        self.turn_handlers = dict(turn_handlers or {})
+        self.engine = engine
+        self.settings = settings
+        self.decoders = decoders
+        self.classifier = classifier
+        self.composer = composer
+        self.clocks = clocks
+        self.now = now
+        self.on_enqueued = on_enqueued
+
+    # ---- intake: store first -----------------------------------------------------------
+
+    def store_raw(self, channel: Channel, source: str, source_key: str, raw: bytes) -> int | None:
+        """Store a raw inbound payload. Returns its id, or None if it was stored before."""
+        with UnitOfWork(self.engine, self.now) as uow:
+            new_id = uow.store_raw_inbound(
+                channel=channel, source=source, source_key=source_key, raw=raw
+            )
+            uow.commit()
+        return new_id
+
+    # ---- processing ----------------------------------------------------------------------
+
+    def process_pending(self, limit: int = 50) -> list[Outcome]:
+        with UnitOfWork(self.engine, self.now) as uow:
+            batch = uow.pending_inbound(limit)
+        return [self.process_one(item) for item in batch]
+
+    def process_one(self, item: StoredInbound) -> Outcome:
+        try:
+            with UnitOfWork(self.engine, self.now) as uow:
+                outcome = self._handle(uow, item)
+                uow.commit()
+        except Exception as exc:  # a poison message must not block the ones behind it
+            reason = f"{type(exc).__name__}: {exc}"
+            log.warning("quarantined inbound %s: %s", item.id, reason)
+            detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+            with UnitOfWork(self.engine, self.now) as uow:
+                uow.set_inbound_status(item.id, "quarantined", reason=detail[:2000])
+                uow.note_inbound_attempt(item.id)
+                uow.commit()
+            return Outcome(item.id, "quarantined", reason=reason)
+        if outcome.status in ("processed", "joined") and self.on_enqueued is not None:
+            self.on_enqueued()
+        return outcome
+
+    def _decode(self, item: StoredInbound) -> DecodedInbound:
+        channel = Channel(item.channel)
+        decoder = self.decoders.get(channel)
+        if decoder is None:
+            raise InvalidPayloadError(f"no decoder for channel {channel.value}")
+        return decoder(item.raw or b"", item.source)
+
+    def _handle(self, uow: UnitOfWork, item: StoredInbound) -> Outcome:
+        try:
+            decoded = self._decode(item)
+        except InvalidPayloadError as exc:
+            uow.set_inbound_status(item.id, "quarantined", reason=str(exc)[:2000])
+            return Outcome(item.id, "quarantined", reason=str(exc))
+        msg = decoded.message
+        # Classify before the first write: on SQLite the write lock is held from the first
+        # write to the commit, and the intake waits on it to store the next message.
+        result = None
+        if decoded.no_reply_reason is None:
+            text = "\n".join(part for part in (msg.subject, msg.body) if part)
+            result = self.classifier.classify(text)
+        uow.record_parsed(item.id, msg)
+        channel = msg.channel
+        now = self.now()
+
+        if uow.find_duplicate_inbound(item.id, channel.value, msg.external_id) is not None:
+            # The same message reached us twice (two team addresses, a redelivery).
+            uow.set_inbound_status(item.id, "duplicate", reason="same message already handled")
+            return Outcome(item.id, "duplicate", reason="duplicate")
+
+        thread_id = self._thread_interaction(uow, msg)
+
+        if decoded.no_reply_reason is not None:
+            self._suppress(uow, item.id, msg, decoded.no_reply_reason)
+            for address in decoded.failed_recipients:
+                uow.hold_address(
+                    channel.value,
+                    address,
+                    f"bounced: {decoded.no_reply_reason}",
+                    now + timedelta(days=self.settings.email.caps.bounce_hold_days),
+                )
+            uow.set_inbound_status(
+                item.id,
+                "suppressed",
+                reason=decoded.no_reply_reason,
+                interaction_id=thread_id,
+            )
+            return Outcome(item.id, "suppressed", decoded.no_reply_reason, thread_id)
+
+        if thread_id is not None:
+            # ACK-2: a reply in an existing thread joins it and gets no second acknowledgement.
+            uow.set_inbound_status(item.id, "joined", interaction_id=thread_id)
+            self.clocks.resume(uow.conn, thread_id, now)
+            uow.add_event(thread_id, "resident_replied", {"inbound_id": item.id})
+            row = uow.get_interaction(thread_id)
+            outcome = Outcome(item.id, "joined", interaction_id=thread_id, reference=row.reference)
+            handler = self.turn_handlers.get(channel)
+            if handler is not None:
+                capped = self._thread_cap_reason(uow, thread_id, now)
+                if capped is not None:
+                    self._suppress(uow, item.id, msg, capped)
+                    return outcome
+                turn_result = result if msg.body.strip() else None
+                handler(Turn(uow, msg, outcome, turn_result, self, None))
+            return outcome
+
+        assert result is not None  # only messages that may be answered get here
+        return self._new_interaction(uow, item, msg, now, result)
+
+    def _thread_interaction(self, uow: UnitOfWork, msg: InboundMessage) -> int | None:
+        for text in (msg.subject or "", msg.body[:2000]):
+            for match in REFERENCE_RE.finditer(text):
+                row = uow.interaction_by_reference(match.group(1))
+                if row is not None:
+                    return row.id
+        found = uow.interaction_for_external_ids(msg.channel.value, list(msg.thread_refs))
+        if found is None and msg.channel in _CONVERSATION_BY_SENDER:
+            # A text or a direct message has no thread headers: a follow-up from the same
+            # number or handle within a day belongs to the conversation still open (ACK-2:
+            # no second acknowledgement for "and the hall light too").
+            since = self.now() - _CONVERSATION_WINDOW
+            found = uow.recent_open_interaction(msg.channel.value, msg.sender, since)
+        return found
+
+    def _suppress(self, uow: UnitOfWork, inbound_id: int, msg: InboundMessage, reason: str) -> None:
+        uow.record_suppression(
+            inbound_id=inbound_id, channel=msg.channel.value, address=msg.sender, reason=reason
+        )
+
+    # ---- a new enquiry -------------------------------------------------------------------
+
+    def _new_interaction(
+        self,
+        uow: UnitOfWork,
+        item: StoredInbound,
+        msg: InboundMessage,
+        now: datetime,
+        result: Classification,
+    ) -> Outcome:
+        topic, urgency = _topic(result), _urgency(result)
+        channel = msg.channel
+
+        contact_id = uow.contact_for(IDENTITY_KIND[channel], msg.sender, msg.sender_name)
+        if result.needs:
+            uow.add_contact_needs(contact_id, result.needs)
+
+        officers = effective_officers(uow.conn)  # OOO: leave as edited in the dashboard
+        officer = _officer_for(officers, msg.recipient)
+        away = officer is not None and _is_away(officer, now)
+        team_id = self.route(channel, topic, urgency, msg.recipient)
+        owner_name = self.settings.team(team_id).name
+        owner: str | None = None
+        cover_name: str | None = None
+        if officer is not None and not away:
+            # Mail to a named officer is theirs, in their own team (tell the resident who
+            # owns the case: HANDOFF).
+            team_id, owner, owner_name = officer.team, officer.email, officer.name
+        elif officer is not None and away:
+            team_id, owner, cover_name = self._cover(officers, officer)
+            owner_name = cover_name
+
+        interaction = uow.create_interaction(
+            prefix=self.settings.organisation.reference_prefix,
+            contact_id=contact_id,
+            channel=channel.value,
+            topic=topic.value,
+            urgency=urgency.value,
+            intent=result.intent,
+            team=team_id,
+            owner=owner,
+            subject=msg.subject,
+            address=msg.sender,
+            classification=result.as_dict(),
+            now=now,
+        )
+        uow.set_inbound_status(item.id, "processed", interaction_id=interaction.id)
+
+        plan = plan_for(
+            channel,
+            topic,
+            urgency,
+            intent=result.intent,
+            hazards=tuple(h.rule for h in result.hazards),
+        )
+        received = msg.received_at if msg.received_at <= now else now
+        for policy in (plan.acknowledge, *plan.respond):
+            self.clocks.start(
+                uow.conn,
+                interaction_id=interaction.id,
+                policy=policy,
+                at=received,
+                channel=channel.value,
+                topic=topic.value,
+            )
+        respond_policy = next((p for p in plan.respond if p != "respond-10"), "respond-10")
+        if plan.complaint:
+            respond_policy = "complaint-stage1-ack"
+        deadline = self.clocks.deadline(respond_policy, received)
+        uow.add_event(
+            interaction.id,
+            "created",
+            {"inbound_id": item.id, "team": team_id, "owner": owner, "away": away},
+        )
+
+        block = self._cap_reason(uow, msg, now)
+        if block is not None:
+            self._suppress(uow, item.id, msg, block)
+            return Outcome(item.id, "processed", block, interaction.id, interaction.reference)
+
+        ctx = AckContext(
+            reference=interaction.reference,
+            topic=topic.value,
+            urgency=urgency.value,
+            owner_name=owner_name,
+            deadline=deadline,
+            now=now,
+            resident_name=_first_name(msg.sender_name),
+            hazard_signposts=tuple(sorted({h.signpost for h in result.hazards})),
+            officer_away=AwayOfficer(officer.name, officer.on_leave_until)
+            if officer is not None and away and officer.on_leave_until is not None
+            else None,
+            cover_name=cover_name,
+            office_open=self.clocks.calendar.is_open(now),
+        )
+        reply_from = self._reply_from(msg.recipient, team_id)
+        ack = OutboundMessage(
+            channel=channel,
+            recipient=msg.sender,
+            body=self.composer.acknowledgement(ctx, channel=channel.value),
+            idempotency_key=idempotency_key("ack", channel.value, msg.external_id),
+            subject=acknowledgement_subject(msg.subject, interaction.reference),
+            sender=reply_from,
+            in_reply_to=msg.external_id if channel is Channel.EMAIL else None,
+            references=(*msg.thread_refs, msg.external_id) if channel is Channel.EMAIL else (),
+            interaction_id=interaction.id,
+            kind="ooo" if away else "acknowledgement",
+            meta={"clock": plan.acknowledge, "thread_subject": _norm_subject(msg.subject)},
+        )
+        outcome = Outcome(
+            item.id, "processed", None, interaction.id, interaction.reference, acknowledged=True
+        )
+        handler = self.turn_handlers.get(channel)
+        if handler is None or not handler(Turn(uow, msg, outcome, result, self, ack)):
+            uow.enqueue(ack, message_id=self._message_id(interaction.reference, "ack"))
+        if plan.complaint:
+            stage1 = self.clocks.policy("complaint-stage1-response")
+            uow.enqueue(
+                OutboundMessage(
+                    channel=channel,
+                    recipient=msg.sender,
+                    body=self.composer.complaint_procedure(
+                        reference=interaction.reference,
+                        stage1_ack_deadline=self.clocks.deadline("complaint-stage1-ack", received),
+                        stage1_response_days=int(getattr(stage1, "amount", 10)),
+                        now=now,
+                        resident_name=_first_name(msg.sender_name),
+                    ),
+                    idempotency_key=idempotency_key("procedure", channel.value, msg.external_id),
+                    subject=f"Our complaints procedure [{interaction.reference}]",
+                    sender=reply_from,
+                    in_reply_to=msg.external_id if channel is Channel.EMAIL else None,
+                    references=(msg.external_id,) if channel is Channel.EMAIL else (),
+                    interaction_id=interaction.id,
+                    kind="procedure",
+                    meta={"clock": "complaint-procedure-1"},
+                ),
+                message_id=self._message_id(interaction.reference, "procedure"),
+            )
+        return outcome
+
+    # ---- helpers -------------------------------------------------------------------------
+
+    def _message_id(self, reference: str, kind: str) -> str:
+        domain = self.settings.email.from_address.rpartition("@")[2] or "doorstep.invalid"
+        return f"<{reference.lower()}.{kind}@{domain}>"
+
+    def route(self, channel: Channel, topic: Topic, urgency: Urgency, recipient: str | None) -> str:
+        """HANDOFF routing: the most specific rule wins; a team's own address wins over all."""
+        if recipient:
+            for team in self.settings.teams:
+                if team.email and team.email.lower() == recipient.lower():
+                    return team.id
+        rules = self.settings.routing
+        for key in (
+            f"{channel.value}:{topic.value}:{urgency.value}",
+            f"{topic.value}:{urgency.value}",
+            f"{channel.value}:{topic.value}",
+            topic.value,
+        ):
+            if key in rules:
+                return rules[key]
+        return self.settings.default_team
+
+    def _cover(self, officers: list[Officer], officer: Officer) -> tuple[str, str | None, str]:
+        """(team, owner, name) for whoever covers an officer on leave (OOO)."""
+        cover = officer.cover
+        if cover:
+            for other in officers:
+                if other.email.lower() == cover.lower():
+                    return other.team, other.email, other.name
+            for team in self.settings.teams:
+                if team.id == cover:
+                    return team.id, None, team.name
+        return officer.team, None, self.settings.team(officer.team).name
+
+    def _reply_from(self, recipient: str | None, team_id: str) -> str:
+        """Reply from the address the resident wrote to when it is one of ours (TEAM-RECEIPT)."""
+        if recipient and recipient.lower() in self.settings.own_addresses:
+            return recipient
+        team = self.settings.team(team_id)
+        return team.email or self.settings.email.from_address
+
+    def _thread_cap_reason(self, uow: UnitOfWork, interaction_id: int, now: datetime) -> str | None:
+        """Per-thread cap (Zammad: 10 in 10 minutes): two robots must not talk forever."""
+        caps = self.settings.email.caps
+        since = now - timedelta(minutes=caps.per_thread_minutes)
+        sent = uow.count_auto_replies(recipient="", since=since, interaction_id=interaction_id)
+        if sent >= caps.per_thread:
+            return f"per-thread cap: {caps.per_thread} in {caps.per_thread_minutes} minutes"
+        return None
+
+    def _cap_reason(self, uow: UnitOfWork, msg: InboundMessage, now: datetime) -> str | None:
+        """Per-sender caps, address holds and stale mail: the last guard against reply storms."""
+        max_age = self.settings.email.acknowledge_max_age_days
+        if (
+            msg.channel is Channel.EMAIL
+            and max_age
+            and now - msg.received_at > timedelta(days=max_age)
+        ):
+            # A mailbox connected for the first time holds the past: residents who wrote
+            # weeks ago must not get "thank you for your email" now. Staff see them all.
+            return f"sent more than {max_age} days ago: no automatic reply to old mail"
+        hold = uow.active_hold(msg.channel.value, msg.sender, now)
+        if hold is not None:
+            return f"address on hold: {hold}"
+        caps = self.settings.email.caps
+        since = now - timedelta(minutes=caps.per_sender_minutes)
+        if uow.count_auto_replies(recipient=msg.sender, since=since) >= caps.per_sender:
+            return f"per-sender cap: {caps.per_sender} in {caps.per_sender_minutes} minutes"
+        subject = _norm_subject(msg.subject)
+        if subject and (
+            uow.count_auto_replies(recipient=msg.sender, since=since, subject=subject)
+            >= caps.per_sender_same_subject
+        ):
+            return (
+                f"same-subject cap: {caps.per_sender_same_subject} "
+                f"in {caps.per_sender_minutes} minutes"
+            )
+        return None
+
+
+def _topic(result: Classification) -> Topic:
+    try:
+        return Topic(result.topic)
+    except ValueError:
+        return Topic.GENERAL
+
+
+def _urgency(result: Classification) -> Urgency:
+    try:
+        return Urgency(result.urgency)
+    except ValueError:
+        return Urgency.ROUTINE
+
+
+_CONVERSATION_BY_SENDER = frozenset({Channel.SMS, Channel.SOCIAL})
+_CONVERSATION_WINDOW = timedelta(hours=24)
+
+
+def _officer_for(officers: list[Officer], recipient: str | None) -> Officer | None:
+    if not recipient:
+        return None
+    for officer in officers:
+        if officer.email.lower() == recipient.lower():
+            return officer
+    return None
+
+
+def _is_away(officer: Officer, now: datetime) -> bool:
+    back: date | None = officer.on_leave_until
+    return back is not None and back > now.date()
+
+
+def _first_name(name: str | None) -> str | None:
+    if not name:
+        return None
+    cleaned = name.strip().strip('"').strip()
+    if not cleaned or "@" in cleaned:
+        return None
+    if "," in cleaned:  # "Smith, Jane"
+        cleaned = cleaned.split(",", 1)[1].strip()
+    return cleaned.split()[0].capitalize() if cleaned else None
+
+
+_SUBJECT_PREFIX = re.compile(r"^\s*((re|fw|fwd|aw|sv|antw)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
+
+
+def _norm_subject(subject: str | None) -> str:
+    return _SUBJECT_PREFIX.sub("", subject or "").strip().lower()[:200]
+
+
+def count_by_status(conn: sa.Connection) -> dict[str, int]:
+    c = t.inbound_messages.c
+    rows = conn.execute(sa.select(c.status, sa.func.count()).group_by(c.status)).all()
+    return {str(status): int(n) for status, n in rows}

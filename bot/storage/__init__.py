@@ -1,0 +1,1 @@
+"""Storage adapters: the SQLAlchemy schema, engines, migrations and repositories."""

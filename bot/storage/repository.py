@@ -1,0 +1,489 @@
+"""Repository: the queries the service layer needs, over one SQLAlchemy connection.
+
+A `UnitOfWork` opens a transaction; nothing is written unless `commit()` is called.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from types import TracebackType
+from typing import Any
+
+import sqlalchemy as sa
+
+from bot.domain.model import Channel, InboundMessage, OutboundMessage
+from bot.storage import tables as t
+
+
+@dataclass(frozen=True, slots=True)
+class StoredInbound:
+    id: int
+    channel: str
+    source: str
+    source_key: str
+    raw: bytes | None
+    status: str
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class InteractionRow:
+    id: int
+    reference: str
+    contact_id: int
+    channel: str
+    topic: str
+    urgency: str
+    team: str
+    owner: str | None
+    status: str
+    subject: str | None
+    address: str | None
+
+
+class UnitOfWork:
+    """One transaction. Leaving the block without `commit()` rolls everything back."""
+
+    def __init__(self, engine: sa.Engine, now: Callable[[], datetime] | None = None) -> None:
+        self._engine = engine
+        # The application's clock, so stored times agree with the clock that compares them
+        # (caps and back-off in tests with a controlled clock).
+        self.now = now or utcnow
+        self.conn: sa.Connection
+
+    def __enter__(self) -> UnitOfWork:
+        self.conn = self._engine.connect()
+        self.conn.begin()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            if self.conn.in_transaction():
+                self.conn.rollback()
+        finally:
+            self.conn.close()
+
+    def commit(self) -> None:
+        self.conn.commit()
+        self.conn.begin()
+
+    # ---- inbound -------------------------------------------------------------------------
+
+    def store_raw_inbound(
+        self, *, channel: Channel, source: str, source_key: str, raw: bytes | None
+    ) -> int | None:
+        """Insert a raw inbound message; None if that source key was stored before."""
+        existing = self.conn.execute(
+            sa.select(t.inbound_messages.c.id).where(
+                t.inbound_messages.c.source == source,
+                t.inbound_messages.c.source_key == source_key,
+            )
+        ).scalar_one_or_none()
+        if existing is not None:
+            return None
+        result = self.conn.execute(
+            t.inbound_messages.insert().values(
+                channel=channel.value,
+                source=source,
+                source_key=source_key,
+                raw=raw,
+                status="received",
+                attempts=0,
+                stored_at=self.now(),
+            )
+        )
+        return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+    def get_inbound(self, inbound_id: int) -> StoredInbound:
+        c = t.inbound_messages.c
+        row = self.conn.execute(
+            sa.select(c.id, c.channel, c.source, c.source_key, c.raw, c.status, c.attempts).where(
+                c.id == inbound_id
+            )
+        ).one()
+        return StoredInbound(*row)
+
+    def pending_inbound(self, limit: int = 50) -> list[StoredInbound]:
+        c = t.inbound_messages.c
+        rows = self.conn.execute(
+            sa.select(c.id, c.channel, c.source, c.source_key, c.raw, c.status, c.attempts)
+            .where(c.status == "received")
+            .order_by(c.id)
+            .limit(limit)
+        ).all()
+        return [StoredInbound(*row) for row in rows]
+
+    def note_inbound_attempt(self, inbound_id: int) -> None:
+        c = t.inbound_messages.c
+        self.conn.execute(
+            t.inbound_messages.update().where(c.id == inbound_id).values(attempts=c.attempts + 1)
+        )
+
+    def record_parsed(self, inbound_id: int, msg: InboundMessage) -> None:
+        self.conn.execute(
+            t.inbound_messages.update()
+            .where(t.inbound_messages.c.id == inbound_id)
+            .values(
+                external_id=msg.external_id[:500],
+                sender=msg.sender[:320],
+                recipient=(msg.recipient or "")[:320] or None,
+                subject=(msg.subject or "")[:1000] or None,
+                body=msg.body,
+                received_at=msg.received_at,
+                thread_refs=list(msg.thread_refs),
+                meta=dict(msg.meta),
+            )
+        )
+
+    def set_inbound_status(
+        self,
+        inbound_id: int,
+        status: str,
+        *,
+        reason: str | None = None,
+        interaction_id: int | None = None,
+    ) -> None:
+        values: dict[str, Any] = {"status": status, "reason": reason}
+        if interaction_id is not None:
+            values["interaction_id"] = interaction_id
+        self.conn.execute(
+            t.inbound_messages.update().where(t.inbound_messages.c.id == inbound_id).values(values)
+        )
+
+    def find_duplicate_inbound(self, inbound_id: int, channel: str, external_id: str) -> int | None:
+        """An earlier message with the same provider id (same mail delivered to two inboxes)."""
+        c = t.inbound_messages.c
+        row = self.conn.execute(
+            sa.select(c.id, c.interaction_id)
+            .where(c.channel == channel, c.external_id == external_id, c.id != inbound_id)
+            .where(c.status.in_(("processed", "joined", "suppressed", "duplicate")))
+            .order_by(c.id)
+            .limit(1)
+        ).first()
+        return None if row is None else int(row.id)
+
+    def interaction_for_external_ids(self, channel: str, ids: Sequence[str]) -> int | None:
+        """The interaction a message answers, found by the provider ids it refers to."""
+        if not ids:
+            return None
+        ib = t.inbound_messages.c
+        row = self.conn.execute(
+            sa.select(ib.interaction_id)
+            .where(ib.channel == channel, ib.external_id.in_(ids), ib.interaction_id.is_not(None))
+            .order_by(ib.id.desc())
+            .limit(1)
+        ).first()
+        if row is not None:
+            return int(row.interaction_id)
+        ob = t.outbox.c
+        row = self.conn.execute(
+            sa.select(ob.interaction_id)
+            .where(ob.message_id.in_(ids), ob.interaction_id.is_not(None))
+            .order_by(ob.id.desc())
+            .limit(1)
+        ).first()
+        return None if row is None else int(row.interaction_id)
+
+    # ---- contacts --------------------------------------------------------------------------
+
+    def contact_for(self, kind: str, value: str, name: str | None = None) -> int:
+        value = value.strip().lower() if kind == "email" else value.strip()
+        ci = t.contact_identities.c
+        found = self.conn.execute(
+            sa.select(ci.contact_id).where(ci.kind == kind, ci.value == value)
+        ).scalar_one_or_none()
+        if found is not None:
+            return int(found)
+        contact_id = int(
+            self.conn.execute(
+                t.contacts.insert().values(name=name, needs=[], created_at=self.now())
+            ).inserted_primary_key[0]  # type: ignore[index]
+        )
+        # Two messages from a new number can race here (two workers, two webhooks): the
+        # identity is inserted only if absent, and the loser uses the winner's contact.
+        added = self.conn.execute(
+            _insert_ignoring_conflict(self.conn, t.contact_identities)
+            .values(contact_id=contact_id, kind=kind, value=value)
+            .returning(ci.id)
+        ).first()
+        if added is None:
+            self.conn.execute(t.contacts.delete().where(t.contacts.c.id == contact_id))
+            return int(
+                self.conn.execute(
+                    sa.select(ci.contact_id).where(ci.kind == kind, ci.value == value)
+                ).scalar_one()
+            )
+        return contact_id
+
+    def add_contact_needs(self, contact_id: int, needs: Iterable[str]) -> None:
+        current = self.conn.execute(
+            sa.select(t.contacts.c.needs).where(t.contacts.c.id == contact_id)
+        ).scalar_one()
+        merged = sorted(set(current or []) | set(needs))
+        if merged != sorted(current or []):
+            self.conn.execute(
+                t.contacts.update().where(t.contacts.c.id == contact_id).values(needs=merged)
+            )
+
+    # ---- interactions ----------------------------------------------------------------------
+
+    def create_interaction(
+        self,
+        *,
+        prefix: str,
+        contact_id: int,
+        channel: str,
+        topic: str,
+        urgency: str,
+        intent: str | None,
+        team: str,
+        owner: str | None,
+        subject: str | None,
+        address: str | None,
+        classification: dict[str, Any] | None,
+        now: datetime,
+    ) -> InteractionRow:
+        result = self.conn.execute(
+            t.interactions.insert().values(
+                contact_id=contact_id,
+                channel=channel,
+                topic=topic,
+                urgency=urgency,
+                intent=intent,
+                team=team,
+                owner=owner,
+                status="open",
+                subject=(subject or "")[:500] or None,
+                address=address,
+                classification=classification,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        new_id = int(result.inserted_primary_key[0])  # type: ignore[index]
+        # The id is unique, so the reference is too; the year makes it readable on the phone.
+        reference = f"{prefix}-{now.astimezone(UTC).year}-{new_id:06d}"
+        self.conn.execute(
+            t.interactions.update().where(t.interactions.c.id == new_id).values(reference=reference)
+        )
+        return self.get_interaction(new_id)
+
+    def get_interaction(self, interaction_id: int) -> InteractionRow:
+        c = t.interactions.c
+        row = self.conn.execute(
+            sa.select(
+                c.id,
+                c.reference,
+                c.contact_id,
+                c.channel,
+                c.topic,
+                c.urgency,
+                c.team,
+                c.owner,
+                c.status,
+                c.subject,
+                c.address,
+            ).where(c.id == interaction_id)
+        ).one()
+        return InteractionRow(*row)
+
+    def recent_open_interaction(self, channel: str, address: str, since: datetime) -> int | None:
+        """The sender's latest open interaction on a channel, updated since `since`, that the
+        resident was told about (an automatic reply went out or is queued): one they never
+        heard of (their number was on hold) is not a conversation they can follow up."""
+        c = t.interactions.c
+        ob = t.outbox.c
+        told = sa.select(ob.id).where(ob.interaction_id == c.id, ob.auto.is_(True)).exists()
+        found = self.conn.execute(
+            sa.select(c.id)
+            .where(
+                c.channel == channel,
+                c.address == address,
+                c.status != "closed",
+                c.updated_at >= since,
+                told,
+            )
+            .order_by(c.id.desc())
+            .limit(1)
+        ).scalar_one_or_none()
+        return None if found is None else int(found)
+
+    def interaction_by_reference(self, reference: str) -> InteractionRow | None:
+        found = self.conn.execute(
+            sa.select(t.interactions.c.id).where(t.interactions.c.reference == reference.upper())
+        ).scalar_one_or_none()
+        return None if found is None else self.get_interaction(int(found))
+
+    def add_event(self, interaction_id: int | None, kind: str, detail: dict[str, Any]) -> None:
+        self.conn.execute(
+            t.events.insert().values(
+                interaction_id=interaction_id,
+                kind=kind,
+                detail=detail,
+                created_at=self.now(),
+            )
+        )
+
+    # ---- suppression, holds, caps ----------------------------------------------------------
+
+    def record_suppression(
+        self, *, inbound_id: int | None, channel: str, address: str | None, reason: str
+    ) -> None:
+        self.conn.execute(
+            t.suppressions.insert().values(
+                inbound_id=inbound_id,
+                channel=channel,
+                address=address,
+                reason=reason,
+                created_at=self.now(),
+            )
+        )
+
+    def hold_address(self, channel: str, address: str, reason: str, until: datetime | None) -> None:
+        address = address.strip().lower()
+        c = t.address_holds.c
+        updated = self.conn.execute(
+            t.address_holds.update()
+            .where(c.channel == channel, c.address == address)
+            .values(reason=reason, until=until, created_at=self.now())
+        )
+        if updated.rowcount == 0:
+            self.conn.execute(
+                t.address_holds.insert().values(
+                    channel=channel,
+                    address=address,
+                    reason=reason,
+                    until=until,
+                    created_at=self.now(),
+                )
+            )
+
+    def lift_hold(self, channel: str, address: str) -> None:
+        c = t.address_holds.c
+        self.conn.execute(
+            t.address_holds.delete().where(
+                c.channel == channel, c.address == address.strip().lower()
+            )
+        )
+
+    def active_hold(self, channel: str, address: str, now: datetime) -> str | None:
+        c = t.address_holds.c
+        row = self.conn.execute(
+            sa.select(c.reason).where(
+                c.channel == channel,
+                c.address == address.strip().lower(),
+                sa.or_(c.until.is_(None), c.until > now),
+            )
+        ).first()
+        return None if row is None else str(row.reason)
+
+    def count_auto_replies(
+        self,
+        *,
+        recipient: str,
+        since: datetime,
+        subject: str | None = None,
+        interaction_id: int | None = None,
+    ) -> int:
+        c = t.outbox.c
+        query = sa.select(sa.func.count()).where(c.auto.is_(True), c.created_at >= since)
+        if interaction_id is not None:
+            query = query.where(c.interaction_id == interaction_id)
+        else:
+            query = query.where(c.recipient == recipient)
+        if subject is not None:
+            query = query.where(c.meta["thread_subject"].as_string() == subject)
+        return int(self.conn.execute(query).scalar_one())
+
+    # ---- outbox ----------------------------------------------------------------------------
+
+    def enqueue(self, message: OutboundMessage, *, message_id: str | None = None) -> int | None:
+        """Write an outbound message in the current transaction. None if the key exists."""
+        exists = self.conn.execute(
+            sa.select(t.outbox.c.id).where(t.outbox.c.idempotency_key == message.idempotency_key)
+        ).scalar_one_or_none()
+        if exists is not None:
+            return None
+        now = self.now()
+        result = self.conn.execute(
+            t.outbox.insert().values(
+                idempotency_key=message.idempotency_key,
+                channel=message.channel.value,
+                kind=message.kind,
+                auto=message.auto,
+                recipient=message.recipient,
+                sender=message.sender,
+                subject=message.subject,
+                body=message.body,
+                html=message.html,
+                message_id=message_id,
+                in_reply_to=message.in_reply_to,
+                references=list(message.references),
+                meta=dict(message.meta),
+                interaction_id=message.interaction_id,
+                status="pending",
+                attempts=0,
+                next_attempt_at=max(now, message.not_before or now),
+                created_at=now,
+            )
+        )
+        return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+    # ---- mail cursors ----------------------------------------------------------------------
+
+    def load_cursor(self, mailbox: str) -> tuple[int | None, int]:
+        row = self.conn.execute(
+            sa.select(t.mail_cursors.c.uidvalidity, t.mail_cursors.c.last_uid).where(
+                t.mail_cursors.c.mailbox == mailbox
+            )
+        ).first()
+        return (None, 0) if row is None else (int(row.uidvalidity), int(row.last_uid))
+
+    def save_cursor(self, mailbox: str, uidvalidity: int, last_uid: int) -> None:
+        c = t.mail_cursors.c
+        updated = self.conn.execute(
+            t.mail_cursors.update()
+            .where(c.mailbox == mailbox)
+            .values(uidvalidity=uidvalidity, last_uid=last_uid)
+        )
+        if updated.rowcount == 0:
+            self.conn.execute(
+                t.mail_cursors.insert().values(
+                    mailbox=mailbox, uidvalidity=uidvalidity, last_uid=last_uid
+                )
+            )
+
+
+def idempotency_key(*parts: object) -> str:
+    """A stable key for one intended send, e.g. ("ack", inbound_id)."""
+    text = ":".join(str(p) for p in parts)
+    if len(text) <= 200:
+        return text
+    return text[:120] + ":" + hashlib.sha256(text.encode()).hexdigest()
+
+
+def _insert_ignoring_conflict(conn: sa.Connection, table: sa.Table) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING on SQLite and PostgreSQL alike."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table).on_conflict_do_nothing()
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table).on_conflict_do_nothing()
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def minutes_ago(now: datetime, minutes: int) -> datetime:
+    return now - timedelta(minutes=minutes)

@@ -1,0 +1,71 @@
+"""Staff-side tables: dashboard users, their sessions, and who handled each complaint stage.
+
+Officers' out-of-office (OOO) lives in the shared `officers` table (bot/storage/tables.py);
+`actions/officers.py` keeps it in step with configuration.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from bot.storage.tables import UtcDateTime, clocks, metadata
+
+ROLES = ("agent", "team_lead", "complaints_handler", "admin")
+
+staff_users = sa.Table(
+    "staff_users",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("email", sa.String(320), nullable=False, unique=True),  # stored lower-case
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("role", sa.String(30), nullable=False),
+    sa.Column("team", sa.String(60)),
+    sa.Column("password_hash", sa.String(300), nullable=False),  # argon2id
+    sa.Column("active", sa.Boolean, nullable=False, default=True),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("last_login_at", UtcDateTime),
+)
+
+# Server-side sessions: the cookie carries a random token; only its SHA-256 is stored, so a
+# leaked database row cannot be replayed as a cookie, and signing out really ends a session.
+staff_sessions = sa.Table(
+    "staff_sessions",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("user_id", sa.ForeignKey("staff_users.id"), nullable=False, index=True),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("expires_at", UtcDateTime, nullable=False, index=True),
+)
+
+# COMPLAINT: who handled each stage. Stage 2 must go to a different person than stage 1
+# (Complaint Handling Code), which this table lets us check and show.
+complaint_handlers = sa.Table(
+    "complaint_handlers",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("interaction_id", sa.ForeignKey("interactions.id"), nullable=False),
+    sa.Column("stage", sa.Integer, nullable=False),
+    sa.Column("handler", sa.String(320), nullable=False),  # staff email
+    sa.Column("assigned_at", UtcDateTime, nullable=False),
+    sa.Column("acknowledged_at", UtcDateTime),
+    sa.Column("responded_at", UtcDateTime),
+    sa.UniqueConstraint("interaction_id", "stage"),
+)
+
+# The dashboard queue walks open clocks in deadline order and stops after one page, so it
+# needs the open clocks indexed by (due_at, id); the per-interaction "is this its earliest
+# open clock" check uses (interaction_id, due_at). Both partial: closed clocks pile up.
+sa.Index(
+    "ix_clocks_open_due_at_id",
+    clocks.c.due_at,
+    clocks.c.id,
+    postgresql_where=sa.text("is_open"),
+    sqlite_where=sa.text("is_open"),
+)
+sa.Index(
+    "ix_clocks_open_interaction_due_at",
+    clocks.c.interaction_id,
+    clocks.c.due_at,
+    postgresql_where=sa.text("is_open"),
+    sqlite_where=sa.text("is_open"),
+)

@@ -1,0 +1,1 @@
+"""Channel adapters: each turns a provider's events into `InboundMessage` and sends replies back."""

@@ -1,0 +1,86 @@
+"""Header access that never raises.
+
+`email.policy.default` parses structured headers lazily and real mail breaks it in odd ways
+(an address list the registry cannot parse raises from `msg["From"]`). Loop protection and
+parsing must never crash on a header, so both read the raw value and decode it themselves.
+"""
+
+from __future__ import annotations
+
+import re
+from email.header import decode_header, make_header
+from email.message import Message
+from email.utils import getaddresses
+
+_FOLD = re.compile(r"\r?\n[ \t]*")
+_MSG_ID = re.compile(r"<([^<>\s]+)>")
+
+
+def _decode(raw: str) -> str:
+    # Bytes the parser could not decode survive as surrogate escapes; turn them back into
+    # bytes and read them as UTF-8 (what 8-bit headers nearly always are today).
+    if any("\udc80" <= ch <= "\udcff" for ch in raw):
+        raw = raw.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    unfolded = _FOLD.sub(" ", raw).strip()
+    try:
+        return str(make_header(decode_header(unfolded)))
+    except Exception:  # an RFC 2047 word with a bogus charset or broken encoding
+        return unfolded
+
+
+def header_values(message: Message, name: str) -> list[str]:
+    """Every value of header `name` (case-insensitive), decoded and unfolded, in order."""
+    wanted = name.lower()
+    values: list[str] = []
+    for key, value in message.raw_items():
+        if key.lower() == wanted:
+            values.append(_decode(value if isinstance(value, str) else str(value)))
+    return values
+
+
+def header_text(message: Message, name: str) -> str | None:
+    """The first value of header `name`, or None when absent."""
+    values = header_values(message, name)
+    return values[0] if values else None
+
+
+def has_header(message: Message, name: str) -> bool:
+    wanted = name.lower()
+    return any(key.lower() == wanted for key in message)
+
+
+def addresses(message: Message, name: str) -> list[tuple[str, str]]:
+    """(display name, lower-cased address) pairs from an address header; bad entries dropped."""
+    values = header_values(message, name)
+    if not values:
+        return []
+    try:
+        pairs = getaddresses(values)
+    except Exception:
+        return []
+    found: list[tuple[str, str]] = []
+    for display, address in pairs:
+        address = address.strip().strip("<>").strip()
+        if address and " " not in address:
+            found.append((display.strip(), address.lower()))
+    return found
+
+
+def first_address(message: Message, name: str) -> str | None:
+    found = addresses(message, name)
+    return found[0][1] if found else None
+
+
+def message_ids(value: str | None) -> list[str]:
+    """Ids from a Message-ID / In-Reply-To / References value, without angle brackets."""
+    if not value:
+        return []
+    bracketed = _MSG_ID.findall(value)
+    if bracketed:
+        return bracketed
+    # Some mailers drop the brackets; take whitespace-separated tokens that look like ids.
+    return [token for token in value.split() if "@" in token]
+
+
+def local_part(address: str) -> str:
+    return address.rpartition("@")[0] if "@" in address else address

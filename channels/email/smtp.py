@@ -1,0 +1,119 @@
+"""Send through an SMTP server with aiosmtplib; errors become the outbox's two classes.
+
+Transient (retry later): the server is unreachable, slow, disconnects, answers 4xx, or
+rejects *our* side of the session (login, MAIL FROM, STARTTLS). Those are outages or
+configuration mistakes; once fixed, the queued acknowledgements should still go out.
+Permanent (give up on this message): a 5xx for the recipient or for the message itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import ssl
+from dataclasses import dataclass, field
+from typing import Literal
+
+import aiosmtplib
+
+from bot.domain.model import Channel, OutboundMessage
+from channels.base import PermanentSendError, SendResult, TransientSendError
+from channels.email.compose import ComposeError, build_email, message_id_for
+from channels.email.redact import redact_address, redact_text
+
+log = logging.getLogger(__name__)
+
+Security = Literal["ssl", "starttls", "none"]
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpSettings:
+    host: str
+    port: int
+    from_address: str
+    security: Security = "starttls"
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    timeout: float = 30.0
+    from_name: str | None = None
+    # Domain for generated Message-IDs; the From address's domain when not set.
+    message_id_domain: str | None = None
+    tls_context: ssl.SSLContext | None = field(default=None, repr=False, compare=False)
+
+
+class SmtpSender:
+    """`channels.base.Sender` for email. Opens one SMTP session per message: acknowledgements
+    are few, and a fresh session never inherits a half-broken connection."""
+
+    channel = Channel.EMAIL
+
+    def __init__(self, settings: SmtpSettings) -> None:
+        if settings.security not in ("ssl", "starttls", "none"):
+            raise ValueError(f"smtp security must be ssl, starttls or none: {settings.security!r}")
+        self.settings = settings
+        self._id_domain = (
+            settings.message_id_domain or settings.from_address.rpartition("@")[2] or "localhost"
+        )
+        # aiosmtplib would call socket.getfqdn() (a DNS lookup, on the event loop) for every
+        # EHLO; the name does not change while we run, so look it up once, off the loop.
+        self._local_hostname: str | None = None
+
+    async def send(self, message: OutboundMessage) -> SendResult:
+        s = self.settings
+        try:
+            mail = build_email(
+                message,
+                from_address=s.from_address,
+                from_name=s.from_name,
+                domain_for_ids=self._id_domain,
+            )
+        except ComposeError as exc:
+            raise PermanentSendError(redact_text(str(exc))) from exc
+        if self._local_hostname is None:
+            self._local_hostname = await asyncio.to_thread(socket.getfqdn)
+        try:
+            await aiosmtplib.send(
+                mail,
+                local_hostname=self._local_hostname,
+                sender=message.sender or s.from_address,
+                recipients=[message.recipient],
+                hostname=s.host,
+                port=s.port,
+                username=s.username or None,
+                password=s.password if s.username else None,
+                use_tls=s.security == "ssl",
+                # "none" must stay plain: aiosmtplib would otherwise upgrade opportunistically
+                # and fail on a relay with a self-signed certificate.
+                start_tls=s.security == "starttls",
+                tls_context=s.tls_context,
+                timeout=s.timeout,
+            )
+        except aiosmtplib.SMTPException as exc:
+            raise _translate(exc, message.recipient) from exc
+        except (OSError, TimeoutError) as exc:  # includes ssl.SSLError, refused, DNS failure
+            raise TransientSendError(f"smtp {s.host}:{s.port} unreachable: {exc}") from exc
+        log.info("email sent to %s (kind=%s)", redact_address(message.recipient), message.kind)
+        return SendResult(provider_id=message_id_for(message, self._id_domain))
+
+
+def _translate(
+    exc: aiosmtplib.SMTPException, recipient: str
+) -> TransientSendError | PermanentSendError:
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+        codes = [refused.code for refused in exc.recipients]
+        detail = "; ".join(f"{r.code} {r.message}" for r in exc.recipients)
+        text = redact_text(f"recipient {recipient} refused: {detail}")
+        if codes and all(500 <= code < 600 for code in codes):
+            return PermanentSendError(text)
+        return TransientSendError(text)
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        text = redact_text(f"smtp {type(exc).__name__}: {exc.code} {exc.message}")
+        permanent_kind = isinstance(exc, aiosmtplib.SMTPRecipientRefused | aiosmtplib.SMTPDataError)
+        if permanent_kind and 500 <= exc.code < 600:
+            return PermanentSendError(text)
+        if type(exc) is aiosmtplib.SMTPResponseException and 500 <= exc.code < 600:
+            return PermanentSendError(text)
+        return TransientSendError(text)
+    # Disconnects, timeouts, connect errors, missing STARTTLS support.
+    return TransientSendError(redact_text(f"smtp {type(exc).__name__}: {exc}"))

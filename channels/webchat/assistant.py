@@ -1,0 +1,274 @@
+"""The built-in chat assistant: answers each chat message itself when Rasa is not configured.
+
+It runs as the web chat's turn handler inside the pipeline's transaction, after the message
+has been stored, classified, routed and (for a first message) given an interaction with its
+SLA clocks. Every reply goes through the outbox (`turn.uow.enqueue`), never to the socket.
+
+- First message: the acknowledgement with the reference, who deals with it and the
+  deadline in words (ACK-2, SAME-CHANNEL), the signposts that fit (EMERGENCY: the 24-hour
+  repairs line, 999 for danger, 0800 111 999 for gas), and then either an offer to hand over
+  to a person (office open) or, out of hours, when someone will reply and the emergency
+  route (HOURS, EMERGENCY). One message, so the chat stays short.
+- Asking for a person (HANDOFF): the interaction is marked as waiting for an agent (event
+  `handoff_requested` with its team, the team's hand-off clock running) and the resident is
+  told who owns it and by when they will reply.
+- Follow-ups: an answer from the landlord's published details when it is a question we can
+  answer (AUTO-ACK), the signposts when it sounds urgent, and always the reference and
+  deadline (CONTACT).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from actions.acknowledge import AckContext
+from actions.wording import deadline_in_words
+from bot.domain.model import OutboundMessage
+from bot.storage import tables as t
+from bot.storage.repository import UnitOfWork, idempotency_key
+
+HANDOFF_EVENT = "handoff_requested"
+PERSON_PAYLOAD = "I would like to talk to a person"
+PERSON_BUTTON = {"title": "Talk to a person", "payload": PERSON_PAYLOAD}
+_PERSON_RE = re.compile(
+    r"\b(a person|real person|human|someone|somebody|an? (agent|adviser|advisor|officer)|"
+    r"member of staff|speak to|talk to|call me back|ring me)\b",
+    re.IGNORECASE,
+)
+# Clocks that are about acknowledging, not answering: not the deadline we tell the resident.
+_ACK_POLICIES = ("ack-2", "email-ack-now", "complaint-procedure-1")
+
+
+def wants_person(text: str) -> bool:
+    """'Can I talk to someone?', 'person', 'agent please'."""
+    stripped = text.strip().lower().rstrip("!.?")
+    return stripped in ("person", "agent", "human", "staff") or bool(_PERSON_RE.search(text))
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Handoff:
+    team_name: str
+    due_at: datetime
+    already: bool
+
+
+class ChatAssistant:
+    """A channel `TurnHandler`; returns True because it always answers itself."""
+
+    def __call__(self, turn: Any) -> bool:
+        if turn.acknowledgement is not None:
+            self._first(turn)
+        else:
+            self._follow_up(turn)
+        return True
+
+    # ---- the first message: acknowledgement + offer or out-of-hours route -----------------
+
+    def _first(self, turn: Any) -> None:
+        pipeline = turn.pipeline
+        ack: OutboundMessage = turn.acknowledgement
+        now: datetime = pipeline.now()
+        open_now = bool(pipeline.clocks.calendar.is_open(now))
+        interaction_id: int = turn.outcome.interaction_id
+        extra: list[str] = []
+        buttons: list[dict[str, str]] = []
+        if wants_person(turn.message.body):
+            handoff = request_handoff(turn.uow, pipeline, interaction_id, turn.message, now)
+            extra.append(self._handoff_text(turn, handoff, open_now, now))
+        elif open_now:
+            extra.append(pipeline.composer.render("chat_offer.txt.j2", channel="webchat"))
+            buttons.append(PERSON_BUTTON)
+        else:
+            extra.append(self._closed_text(turn, ack.body, now))
+        body = "\n".join(part.strip() for part in (ack.body, *extra) if part.strip())
+        meta = dict(ack.meta)
+        if buttons:
+            meta["buttons"] = json.dumps(buttons)
+        # The acknowledgement itself, with its idempotency key and ACK-2 clock, only longer.
+        turn.uow.enqueue(dataclasses.replace(ack, body=body, meta=meta))
+
+    # ---- later messages ------------------------------------------------------------------
+
+    def _follow_up(self, turn: Any) -> None:
+        pipeline = turn.pipeline
+        now: datetime = pipeline.now()
+        open_now = bool(pipeline.clocks.calendar.is_open(now))
+        interaction_id: int = turn.outcome.interaction_id
+        text: str = turn.message.body
+        buttons: list[dict[str, str]] = []
+        if wants_person(text):
+            handoff = request_handoff(turn.uow, pipeline, interaction_id, turn.message, now)
+            body = self._handoff_text(turn, handoff, open_now, now)
+        else:
+            body = self._answer(turn, now, open_now)
+            if open_now and not handoff_requested(turn.uow, interaction_id):
+                buttons.append(PERSON_BUTTON)
+        meta = {"buttons": json.dumps(buttons)} if buttons else {}
+        turn.uow.enqueue(
+            OutboundMessage(
+                channel=turn.message.channel,
+                recipient=turn.message.sender,
+                body=body,
+                idempotency_key=idempotency_key(
+                    "chat", turn.message.channel.value, turn.message.external_id
+                ),
+                interaction_id=interaction_id,
+                kind="reply",
+                meta=meta,
+            )
+        )
+
+    def _answer(self, turn: Any, now: datetime, open_now: bool) -> str:
+        from bot.conversation.service import landlord_answer
+
+        pipeline = turn.pipeline
+        org = pipeline.settings.organisation
+        row = turn.uow.get_interaction(turn.outcome.interaction_id)
+        classification = turn.classification
+        topic = classification.topic if classification is not None else "general"
+        urgency = classification.urgency if classification is not None else "routine"
+        hazards = classification.hazards if classification is not None else ()
+        signposts = pipeline.composer.signposts(
+            AckContext(
+                reference=row.reference,
+                topic=topic,
+                urgency=urgency,
+                owner_name="",
+                deadline=now,
+                now=now,
+                hazard_signposts=tuple(sorted({h.signpost for h in hazards})),
+                office_open=open_now,
+            )
+        )
+        answer = None
+        if topic == "general" and not signposts:
+            answer = landlord_answer(org, turn.message.body)
+        due = reply_deadline(turn.uow, pipeline, row.id, now)
+        return str(
+            pipeline.composer.render(
+                "chat_follow_up.txt.j2",
+                channel="webchat",
+                reference=row.reference,
+                owner_name=owner_name(turn.uow, pipeline.settings, row.team, row.owner),
+                deadline=deadline_in_words(due, now=now),
+                answer=answer,
+                signposts=signposts,
+            )
+        )
+
+    def _handoff_text(self, turn: Any, handoff: Handoff, open_now: bool, now: datetime) -> str:
+        org = turn.pipeline.settings.organisation
+        row = turn.uow.get_interaction(turn.outcome.interaction_id)
+        return str(
+            turn.pipeline.composer.render(
+                "chat_handoff.txt.j2",
+                channel="webchat",
+                reference=row.reference,
+                owner_name=handoff.team_name,
+                deadline=deadline_in_words(handoff.due_at, now=now),
+                office_open=open_now,
+                already=handoff.already,
+                emergency_phone=org.emergency_phone,
+            )
+        )
+
+    def _closed_text(self, turn: Any, ack_body: str, now: datetime) -> str:
+        org = turn.pipeline.settings.organisation
+        return str(
+            turn.pipeline.composer.render(
+                "chat_closed.txt.j2",
+                channel="webchat",
+                emergency_phone=org.emergency_phone,
+                # The acknowledgement's signposts may already give the emergency line.
+                emergency_given=org.emergency_phone in ack_body,
+            )
+        )
+
+
+# ---- HANDOFF ---------------------------------------------------------------------------
+
+
+def handoff_requested(uow: UnitOfWork, interaction_id: int) -> bool:
+    c = t.events.c
+    found = uow.conn.execute(
+        sa.select(c.id).where(c.interaction_id == interaction_id, c.kind == HANDOFF_EVENT).limit(1)
+    ).first()
+    return found is not None
+
+
+def request_handoff(
+    uow: UnitOfWork, pipeline: Any, interaction_id: int, message: Any, now: datetime
+) -> Handoff:
+    """HANDOFF: the interaction waits for a person in its team. The team's hand-off clock
+    (`handoff-3`, or `handoff-urgent-1` when urgent) is started unless it already runs (a
+    chat enquiry starts it when it is opened), and the event tells the dashboard."""
+    from actions.handoff import HANDOFF_POLICIES, handoff_policy
+
+    row = uow.get_interaction(interaction_id)
+    running = pipeline.clocks.open_clocks(uow.conn, interaction_id, HANDOFF_POLICIES)
+    if running:
+        due_at = min(s.clock.due_at for s in running)
+    else:
+        clock = pipeline.clocks.start(
+            uow.conn,
+            interaction_id=interaction_id,
+            policy=handoff_policy(row.urgency),
+            at=now,
+            channel=row.channel,
+            topic=row.topic,
+        )
+        due_at = clock.due_at
+    already = handoff_requested(uow, interaction_id)
+    if not already:
+        uow.conn.execute(
+            t.interactions.update()
+            .where(t.interactions.c.id == interaction_id)
+            .values(status="open", updated_at=now)
+        )
+        uow.add_event(
+            interaction_id,
+            HANDOFF_EVENT,
+            {
+                "conversation_id": message.meta.get("conversation_id") or message.sender,
+                "reason": "resident asked for a person in the web chat",
+                "office_open": bool(pipeline.clocks.calendar.is_open(now)),
+                "team": row.team,
+                "due_at": due_at.isoformat(),
+            },
+        )
+    name = owner_name(uow, pipeline.settings, row.team, row.owner)
+    return Handoff(team_name=name, due_at=due_at, already=already)
+
+
+def owner_name(uow: UnitOfWork, settings: Any, team: str, owner: str | None) -> str:
+    """HANDOFF: who owns it, as the resident should hear it."""
+    if owner:
+        from actions.handoff import person_name
+
+        found = person_name(uow.conn, owner)
+        if found:
+            return found
+    try:
+        return str(settings.team(team).name)
+    except KeyError:
+        return str(settings.organisation.name)
+
+
+def reply_deadline(uow: UnitOfWork, pipeline: Any, interaction_id: int, now: datetime) -> datetime:
+    """The earliest open promise to answer (not merely to acknowledge)."""
+    running: list[Any] = [
+        s.clock
+        for s in pipeline.clocks.open_clocks(uow.conn, interaction_id)
+        if s.clock.policy not in _ACK_POLICIES
+    ]
+    if running:
+        earliest: datetime = min(c.due_at for c in running)
+        return earliest
+    deadline: datetime = pipeline.clocks.deadline("respond-10", now)
+    return deadline
