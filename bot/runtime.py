@@ -118,7 +118,13 @@ class Runtime:
         for worker in self.workers:
             self._tasks.append(asyncio.create_task(worker.run(), name=type(worker).__name__))
 
-    async def stop(self) -> None:
+    async def stop(self, grace_seconds: float = 15.0) -> None:
+        """Ask every loop to finish, wait for them, and cancel only what overruns `grace`.
+
+        Cancelling straight away would abandon a pass running in a worker thread
+        (`asyncio.to_thread` cannot be interrupted): it would go on holding a database
+        connection after the caller has closed the engine, and half-finish its work.
+        """
         self._stopping.set()
         self._wake_inbound.set()
         self.app.outbox.stop()
@@ -126,9 +132,14 @@ class Runtime:
             self.intake.stop()
         for worker in self.workers:
             worker.stop()
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        if self._tasks:
+            _done, overdue = await asyncio.wait(self._tasks, timeout=grace_seconds)
+            for task in overdue:
+                log.warning(
+                    "%s did not stop within %.0fs; cancelling", task.get_name(), grace_seconds
+                )
+                task.cancel()
+            for task in self._tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
         self._tasks.clear()
