@@ -109,25 +109,30 @@ class OutboxWorker:
 
     async def deliver(self, claimed: ClaimedMessage) -> str:
         """Send one claimed message and record the outcome. Returns the new status."""
+        # The database calls run in a thread: on SQLite a write waits its turn behind the
+        # pipeline's transaction, and the event loop (IMAP intake, web) must not wait too.
         now = self._clock()
-        held = self._held(claimed, now) if claimed.message.auto else None
+        held = await asyncio.to_thread(self._held, claimed, now) if claimed.message.auto else None
         if held is not None:
             # A bounce (or an opt-out) arrived after this automatic message was queued: the
             # address gets no more automatic mail while the hold lasts. Recorded, not sent.
-            self._finish(claimed, "suppressed", error=f"address on hold: {held}")
+            await asyncio.to_thread(
+                self._finish, claimed, "suppressed", error=f"address on hold: {held}"
+            )
             return "suppressed"
         try:
             sender = self._senders.get(claimed.message.channel)
             result = await sender.send(claimed.message)
         except TransientSendError as exc:
-            return self._retry_or_fail(claimed, str(exc), now)
+            return await asyncio.to_thread(self._retry_or_fail, claimed, str(exc), now)
         except PermanentSendError as exc:
-            self._finish(claimed, "failed", error=str(exc))
+            await asyncio.to_thread(self._finish, claimed, "failed", error=str(exc))
             return "failed"
         except Exception as exc:  # a bug in a sender must not stop the outbox
             log.exception("sender crashed on outbox row %s", claimed.id)
-            return self._retry_or_fail(claimed, f"{type(exc).__name__}: {exc}", now)
-        self._finish(claimed, "sent", result=result)
+            error = f"{type(exc).__name__}: {exc}"
+            return await asyncio.to_thread(self._retry_or_fail, claimed, error, now)
+        await asyncio.to_thread(self._finish, claimed, "sent", result=result)
         return "sent"
 
     def _held(self, claimed: ClaimedMessage, now: datetime) -> str | None:
@@ -188,8 +193,23 @@ class OutboxWorker:
 
     async def run_once(self, limit: int = 20) -> int:
         claimed = await asyncio.to_thread(self.claim, limit)
+        if not claimed:
+            return 0
+        # One recipient's messages go in the order they were queued (the acknowledgement
+        # before the complaints procedure); different recipients are sent side by side, so
+        # a burst is not paced by one relay round trip after another.
+        queues: dict[tuple[str, str], list[ClaimedMessage]] = {}
         for item in claimed:
-            await self.deliver(item)
+            key = (item.message.channel.value, item.message.recipient.strip().lower())
+            queues.setdefault(key, []).append(item)
+        slots = asyncio.Semaphore(self._settings.concurrency)
+
+        async def in_order(items: list[ClaimedMessage]) -> None:
+            async with slots:
+                for item in items:
+                    await self.deliver(item)
+
+        await asyncio.gather(*(in_order(items) for items in queues.values()))
         return len(claimed)
 
     def wake(self) -> None:

@@ -126,6 +126,9 @@ class Outbox(_Model):
     backoff_max_seconds: float = 900.0
     lease_seconds: float = 120.0
     poll_seconds: float = 0.5
+    # Messages sent at once by one worker (to different recipients; one recipient's
+    # messages always go in order, so an acknowledgement precedes the procedure).
+    concurrency: int = Field(default=4, ge=1, le=64)
 
 
 class Sms(_Model):
