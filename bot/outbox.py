@@ -24,9 +24,13 @@ import sqlalchemy as sa
 from bot.domain.model import Channel, OutboundMessage
 from bot.settings import Outbox as OutboxSettings
 from bot.storage import tables as t
+from bot.storage.repository import UnitOfWork
 from channels.base import PermanentSendError, SenderRegistry, SendResult, TransientSendError
 
 log = logging.getLogger(__name__)
+
+# Built once: bound values at execution keep SQLAlchemy's per-statement work small.
+_FINISH = t.outbox.update().where(t.outbox.c.id == sa.bindparam("b_id"))
 
 SentHook = Callable[[sa.Connection, "ClaimedMessage", SendResult], None]
 
@@ -136,16 +140,8 @@ class OutboxWorker:
         return "sent"
 
     def _held(self, claimed: ClaimedMessage, now: datetime) -> str | None:
-        c = t.address_holds.c
-        with self._engine.connect() as conn:
-            row = conn.execute(
-                sa.select(c.reason).where(
-                    c.channel == claimed.message.channel.value,
-                    c.address == claimed.message.recipient.strip().lower(),
-                    sa.or_(c.until.is_(None), c.until > now),
-                )
-            ).first()
-        return None if row is None else str(row.reason)
+        with UnitOfWork(self._engine, self._clock) as uow:
+            return uow.active_hold(claimed.message.channel.value, claimed.message.recipient, now)
 
     def _retry_or_fail(self, claimed: ClaimedMessage, error: str, now: datetime) -> str:
         if claimed.attempts >= self._settings.max_attempts:
@@ -178,8 +174,12 @@ class OutboxWorker:
         error: str | None = None,
         result: SendResult | None = None,
     ) -> None:
-        c = t.outbox.c
-        values: dict[str, Any] = {"status": status, "locked_by": None, "locked_until": None}
+        values: dict[str, Any] = {
+            "b_id": claimed.id,
+            "status": status,
+            "locked_by": None,
+            "locked_until": None,
+        }
         if error is not None:
             values["last_error"] = error[:2000]
         if result is not None:
@@ -187,7 +187,7 @@ class OutboxWorker:
             values["provider_id"] = result.provider_id
             values["provider_status"] = result.status
         with self._engine.begin() as conn:
-            conn.execute(t.outbox.update().where(c.id == claimed.id).values(values))
+            conn.execute(_FINISH, values)
             if result is not None and self._on_sent is not None:
                 self._on_sent(conn, claimed, result)
 

@@ -54,6 +54,19 @@ def _from_row(row: Any) -> StoredClock:
     return StoredClock(row.id, row.interaction_id, row.channel, row.topic, clock)
 
 
+# Built once (see bot.storage.repository): every enquiry starts and stops clocks.
+_INSERT_CLOCK = t.clocks.insert()
+_UPDATE_CLOCK = t.clocks.update().where(t.clocks.c.id == sa.bindparam("b_id"))
+_OPEN_CLOCKS = (
+    sa.select(t.clocks)
+    .where(t.clocks.c.interaction_id == sa.bindparam("b_interaction"), t.clock_is_open())
+    .order_by(t.clocks.c.id)
+)
+_OPEN_CLOCKS_OF = _OPEN_CLOCKS.where(
+    t.clocks.c.policy.in_(sa.bindparam("b_policies", expanding=True))
+)
+
+
 class ClockService:
     def __init__(self, policies: dict[str, Policy], calendar: Calendar) -> None:
         self.policies = policies
@@ -75,27 +88,50 @@ class ClockService:
         channel: str | None,
         topic: str | None,
     ) -> Clock:
-        chosen = self.policies[policy]
-        clock = Clock.start(chosen, at, self.calendar)
-        conn.execute(
-            t.clocks.insert().values(
-                interaction_id=interaction_id,
-                promise=chosen.promise,
-                channel=channel,
-                topic=topic,
-                **_to_row(clock),
+        return self.start_all(
+            conn, interaction_id=interaction_id, policies=(policy,), at=at, channel=channel,
+            topic=topic,
+        )[0]  # fmt: skip
+
+    def start_all(
+        self,
+        conn: sa.Connection,
+        *,
+        interaction_id: int,
+        policies: tuple[str, ...],
+        at: datetime,
+        channel: str | None,
+        topic: str | None,
+    ) -> list[Clock]:
+        """Start a clock for each policy, in one round trip (a new enquiry starts several)."""
+        clocks: list[Clock] = []
+        rows: list[dict[str, Any]] = []
+        for name in policies:
+            chosen = self.policies[name]
+            clock = Clock.start(chosen, at, self.calendar)
+            clocks.append(clock)
+            rows.append(
+                {
+                    "interaction_id": interaction_id,
+                    "promise": chosen.promise,
+                    "channel": channel,
+                    "topic": topic,
+                    **_to_row(clock),
+                }
             )
-        )
-        return clock
+        if rows:
+            conn.execute(_INSERT_CLOCK, rows)
+        return clocks
 
     def open_clocks(
         self, conn: sa.Connection, interaction_id: int, policies: tuple[str, ...] | None = None
     ) -> list[StoredClock]:
-        c = t.clocks.c
-        query = sa.select(t.clocks).where(c.interaction_id == interaction_id, t.clock_is_open())
-        if policies is not None:
-            query = query.where(c.policy.in_(policies))
-        return [_from_row(r) for r in conn.execute(query.order_by(c.id)).all()]
+        if policies is None:
+            rows = conn.execute(_OPEN_CLOCKS, {"b_interaction": interaction_id})
+        else:
+            params = {"b_interaction": interaction_id, "b_policies": list(policies)}
+            rows = conn.execute(_OPEN_CLOCKS_OF, params)
+        return [_from_row(r) for r in rows.all()]
 
     def clocks_for(self, conn: sa.Connection, interaction_id: int) -> list[StoredClock]:
         c = t.clocks.c
@@ -105,7 +141,7 @@ class ClockService:
         return [_from_row(r) for r in rows]
 
     def _save(self, conn: sa.Connection, stored: StoredClock, clock: Clock) -> None:
-        conn.execute(t.clocks.update().where(t.clocks.c.id == stored.id).values(_to_row(clock)))
+        conn.execute(_UPDATE_CLOCK, {"b_id": stored.id, **_to_row(clock)})
 
     def stop(
         self, conn: sa.Connection, interaction_id: int, policies: tuple[str, ...], at: datetime

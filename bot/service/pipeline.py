@@ -265,15 +265,14 @@ class Pipeline:
             hazards=tuple(h.rule for h in result.hazards),
         )
         received = msg.received_at if msg.received_at <= now else now
-        for policy in (plan.acknowledge, *plan.respond):
-            self.clocks.start(
-                uow.conn,
-                interaction_id=interaction.id,
-                policy=policy,
-                at=received,
-                channel=channel.value,
-                topic=topic.value,
-            )
+        self.clocks.start_all(
+            uow.conn,
+            interaction_id=interaction.id,
+            policies=(plan.acknowledge, *plan.respond),
+            at=received,
+            channel=channel.value,
+            topic=topic.value,
+        )
         respond_policy = next((p for p in plan.respond if p != "respond-10"), "respond-10")
         if plan.complaint:
             respond_policy = "complaint-stage1-ack"
