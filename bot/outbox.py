@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -30,7 +30,9 @@ from channels.base import PermanentSendError, SenderRegistry, SendResult, Transi
 log = logging.getLogger(__name__)
 
 # Built once: bound values at execution keep SQLAlchemy's per-statement work small.
-_FINISH = t.outbox.update().where(t.outbox.c.id == sa.bindparam("b_id"))
+_FINISH = t.outbox.update().where(
+    t.outbox.c.id == sa.bindparam("b_id"), t.outbox.c.locked_by == sa.bindparam("b_worker")
+)
 
 SentHook = Callable[[sa.Connection, "ClaimedMessage", SendResult], None]
 
@@ -41,6 +43,17 @@ class ClaimedMessage:
     attempts: int
     message_id: str | None
     message: OutboundMessage
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    """What became of one send, before it is recorded."""
+
+    claimed: ClaimedMessage
+    status: str  # sent, failed, suppressed, or pending (to be retried at `retry_at`)
+    error: str | None = None
+    result: SendResult | None = None
+    retry_at: datetime | None = None
 
 
 def _row_to_claimed(row: Any) -> ClaimedMessage:
@@ -85,6 +98,9 @@ class OutboxWorker:
         self.worker_id = worker_id or uuid.uuid4().hex[:12]
         self._stop = asyncio.Event()
         self._wake = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._to_record: list[tuple[_Outcome, asyncio.Future[None]]] = []
+        self._recording: asyncio.Task[None] | None = None
 
     def claim(self, limit: int = 20) -> list[ClaimedMessage]:
         now = self._clock()
@@ -111,88 +127,123 @@ class OutboxWorker:
             rows = conn.execute(stmt).all()
         return [_row_to_claimed(r) for r in sorted(rows, key=lambda r: r.id)]
 
-    async def deliver(self, claimed: ClaimedMessage) -> str:
-        """Send one claimed message and record the outcome. Returns the new status."""
-        # The database calls run in a thread: on SQLite a write waits its turn behind the
-        # pipeline's transaction, and the event loop (IMAP intake, web) must not wait too.
+    async def deliver(self, claimed: ClaimedMessage, holds: Mapping[int, str] | None = None) -> str:
+        """Send one claimed message and record the outcome. Returns the new status.
+
+        `holds` are the address holds found for this batch (checked when it was claimed);
+        without them this message's address is checked here.
+        """
         now = self._clock()
-        held = await asyncio.to_thread(self._held, claimed, now) if claimed.message.auto else None
+        if holds is None:
+            holds = await asyncio.to_thread(self._holds, [claimed], now)
+        outcome = await self._send(claimed, holds.get(claimed.id), now)
+        await self._record_soon(outcome)
+        return outcome.status
+
+    async def _send(self, claimed: ClaimedMessage, held: str | None, now: datetime) -> _Outcome:
         if held is not None:
             # A bounce (or an opt-out) arrived after this automatic message was queued: the
             # address gets no more automatic mail while the hold lasts. Recorded, not sent.
-            await asyncio.to_thread(
-                self._finish, claimed, "suppressed", error=f"address on hold: {held}"
-            )
-            return "suppressed"
+            return _Outcome(claimed, "suppressed", error=f"address on hold: {held}")
         try:
             sender = self._senders.get(claimed.message.channel)
             result = await sender.send(claimed.message)
         except TransientSendError as exc:
-            return await asyncio.to_thread(self._retry_or_fail, claimed, str(exc), now)
+            return self._retry_or_fail(claimed, str(exc), now)
         except PermanentSendError as exc:
-            await asyncio.to_thread(self._finish, claimed, "failed", error=str(exc))
-            return "failed"
+            return _Outcome(claimed, "failed", error=str(exc))
         except Exception as exc:  # a bug in a sender must not stop the outbox
             log.exception("sender crashed on outbox row %s", claimed.id)
-            error = f"{type(exc).__name__}: {exc}"
-            return await asyncio.to_thread(self._retry_or_fail, claimed, error, now)
-        await asyncio.to_thread(self._finish, claimed, "sent", result=result)
-        return "sent"
+            return self._retry_or_fail(claimed, f"{type(exc).__name__}: {exc}", now)
+        return _Outcome(claimed, "sent", result=result)
 
-    def _held(self, claimed: ClaimedMessage, now: datetime) -> str | None:
-        with UnitOfWork(self._engine, self._clock) as uow:
-            return uow.active_hold(claimed.message.channel.value, claimed.message.recipient, now)
-
-    def _retry_or_fail(self, claimed: ClaimedMessage, error: str, now: datetime) -> str:
+    def _retry_or_fail(self, claimed: ClaimedMessage, error: str, now: datetime) -> _Outcome:
         if claimed.attempts >= self._settings.max_attempts:
-            self._finish(claimed, "failed", error=f"gave up after {claimed.attempts}: {error}")
-            return "failed"
+            return _Outcome(claimed, "failed", error=f"gave up after {claimed.attempts}: {error}")
         delay = min(
             self._settings.backoff_seconds * 2 ** (claimed.attempts - 1),
             self._settings.backoff_max_seconds,
         )
-        c = t.outbox.c
-        with self._engine.begin() as conn:
-            conn.execute(
-                t.outbox.update()
-                .where(c.id == claimed.id, c.locked_by == self.worker_id)
-                .values(
-                    status="pending",
-                    last_error=error[:2000],
-                    next_attempt_at=now + timedelta(seconds=delay),
-                    locked_by=None,
-                    locked_until=None,
-                )
-            )
-        return "pending"
+        return _Outcome(claimed, "pending", error=error, retry_at=now + timedelta(seconds=delay))
 
-    def _finish(
-        self,
-        claimed: ClaimedMessage,
-        status: str,
-        *,
-        error: str | None = None,
-        result: SendResult | None = None,
-    ) -> None:
-        values: dict[str, Any] = {
-            "b_id": claimed.id,
-            "status": status,
-            "locked_by": None,
-            "locked_until": None,
-        }
-        if error is not None:
-            values["last_error"] = error[:2000]
-        if result is not None:
-            values["sent_at"] = self._clock()
-            values["provider_id"] = result.provider_id
-            values["provider_status"] = result.status
-        with self._engine.begin() as conn:
-            conn.execute(_FINISH, values)
-            if result is not None and self._on_sent is not None:
-                self._on_sent(conn, claimed, result)
+    def _holds(self, claimed: list[ClaimedMessage], now: datetime) -> dict[int, str]:
+        """Address holds on the automatic messages among `claimed`, by outbox id."""
+        found: dict[int, str] = {}
+        auto = [item for item in claimed if item.message.auto]
+        if not auto:
+            return found
+        with UnitOfWork(self._engine, self._clock) as uow:
+            for item in auto:
+                reason = uow.active_hold(item.message.channel.value, item.message.recipient, now)
+                if reason is not None:
+                    found[item.id] = reason
+        return found
 
-    async def run_once(self, limit: int = 20) -> int:
-        claimed = await asyncio.to_thread(self.claim, limit)
+    def _claim_with_holds(self, limit: int) -> tuple[list[ClaimedMessage], dict[int, str]]:
+        claimed = self.claim(limit)
+        return claimed, self._holds(claimed, self._clock()) if claimed else {}
+
+    async def _record_soon(self, outcome: _Outcome) -> None:
+        """Record an outcome; returns once it is committed.
+
+        Group commit: outcomes that finish while a write is under way are recorded together
+        in the next one. Each send is still recorded before `deliver` returns, but a burst
+        no longer queues one write transaction per message for SQLite's single writer.
+        """
+        loop = asyncio.get_running_loop()
+        if self._recording is not None and self._recording.get_loop() is not loop:
+            self._recording, self._to_record = None, []  # left over from a finished loop
+        done: asyncio.Future[None] = loop.create_future()
+        self._to_record.append((outcome, done))
+        if self._recording is None or self._recording.done():
+            self._recording = loop.create_task(self._record_waiting())
+        await done
+
+    async def _record_waiting(self) -> None:
+        while self._to_record:
+            batch, self._to_record = self._to_record, []
+            try:
+                await asyncio.to_thread(self._record, [outcome for outcome, _ in batch])
+            except Exception as exc:
+                for _, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+            else:
+                for _, done in batch:
+                    if not done.done():
+                        done.set_result(None)
+
+    def _record(self, outcomes: list[_Outcome]) -> None:
+        """Write outcomes in one transaction (and stop the clocks the sends kept)."""
+        with self._engine.begin() as conn:
+            for outcome in outcomes:
+                claimed = outcome.claimed
+                values: dict[str, Any] = {
+                    "b_id": claimed.id,
+                    "b_worker": self.worker_id,
+                    "status": outcome.status,
+                    "locked_by": None,
+                    "locked_until": None,
+                }
+                if outcome.error is not None:
+                    values["last_error"] = outcome.error[:2000]
+                if outcome.retry_at is not None:
+                    values["next_attempt_at"] = outcome.retry_at
+                result = outcome.result
+                if result is not None:
+                    values["sent_at"] = self._clock()
+                    values["provider_id"] = result.provider_id
+                    values["provider_status"] = result.status
+                # Only while the lease is ours: a row another worker took over after our
+                # lease ran out is theirs to record.
+                conn.execute(_FINISH, values)
+                if result is not None and self._on_sent is not None:
+                    self._on_sent(conn, claimed, result)
+
+    async def run_once(self, limit: int | None = None) -> int:
+        claimed, holds = await asyncio.to_thread(
+            self._claim_with_holds, limit or self._settings.batch
+        )
         if not claimed:
             return 0
         # One recipient's messages go in the order they were queued (the acknowledgement
@@ -207,19 +258,43 @@ class OutboxWorker:
         async def in_order(items: list[ClaimedMessage]) -> None:
             async with slots:
                 for item in items:
-                    await self.deliver(item)
+                    await self.deliver(item, holds)
 
-        await asyncio.gather(*(in_order(items) for items in queues.values()))
+        async with contextlib.AsyncExitStack() as batches:
+            # A sender that can keep a connection across messages (SMTP) does so for this
+            # batch, and closes it when the batch is done.
+            for channel in {item.message.channel for item in claimed}:
+                sender = self._senders.find(channel)
+                batch = getattr(sender, "batch", None)
+                if batch is not None:
+                    await batches.enter_async_context(batch())
+            await asyncio.gather(*(in_order(items) for items in queues.values()))
         return len(claimed)
 
     def wake(self) -> None:
-        self._wake.set()
+        """Send what is due now. Safe from any thread: the pipeline and the appointment
+        worker call it from worker threads, where setting the event directly would not wake
+        the loop (the burst would wait for the next poll)."""
+        self._threadsafe(self._wake.set)
 
     def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
+        self._threadsafe(self._stop.set)
+        self._threadsafe(self._wake.set)
+
+    def _threadsafe(self, action: Callable[[], None]) -> None:
+        loop = self._loop
+        try:
+            current = asyncio.get_running_loop()
+        except RuntimeError:
+            current = None
+        if loop is None or loop is current or loop.is_closed():
+            action()
+            return
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+            loop.call_soon_threadsafe(action)
 
     async def run(self) -> None:
+        self._loop = asyncio.get_running_loop()
         while not self._stop.is_set():
             try:
                 done = await self.run_once()

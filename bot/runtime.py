@@ -54,6 +54,18 @@ class Runtime:
         )
         self.wake_inbound()
 
+    async def on_mail_batch(
+        self, mailbox: str, uidvalidity: int, batch: list[tuple[int, bytes]]
+    ) -> None:
+        """IMAP intake callback for a fetched batch: stored in one transaction."""
+        await asyncio.to_thread(
+            self.app.pipeline.store_raw_many,
+            Channel.EMAIL,
+            f"imap:{mailbox}",
+            [(f"{uidvalidity}:{uid}", raw) for uid, raw in batch],
+        )
+        self.wake_inbound()
+
     async def _process_loop(self) -> None:
         while not self._stopping.is_set():
             self._wake_inbound.clear()
@@ -106,6 +118,7 @@ class Runtime:
             ],
             DbCursorStore(),
             self.on_mail,
+            self.on_mail_batch,
         )
 
     async def start(self) -> None:

@@ -128,7 +128,8 @@ class Outbox(_Model):
     poll_seconds: float = 0.5
     # Messages sent at once by one worker (to different recipients; one recipient's
     # messages always go in order, so an acknowledgement precedes the procedure).
-    concurrency: int = Field(default=4, ge=1, le=64)
+    concurrency: int = Field(default=8, ge=1, le=64)
+    batch: int = Field(default=50, ge=1, le=1000)  # messages claimed at a time
 
 
 class Sms(_Model):

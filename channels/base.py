@@ -42,6 +42,9 @@ class SendResult:
 
 
 class Sender(Protocol):
+    """Delivers one message. A sender may also offer `batch()`, an async context manager
+    the outbox enters around each batch it sends (SMTP keeps its session for the batch)."""
+
     channel: Channel
 
     async def send(self, message: OutboundMessage) -> SendResult: ...
@@ -66,6 +69,9 @@ class SenderRegistry:
             raise PermanentSendError(
                 f"no sender configured for channel {channel.value!r}"
             ) from None
+
+    def find(self, channel: Channel) -> Sender | None:
+        return self._senders.get(channel)
 
     def __contains__(self, channel: object) -> bool:
         return channel in self._senders

@@ -1,7 +1,9 @@
 """From a stored raw message to an interaction with clocks and exactly one acknowledgement.
 
-Every inbound message is already stored (raw) before this runs. Each is handled in its own
-transaction; one that fails is quarantined with its reason and never blocks the next.
+Every inbound message is already stored (raw) before this runs. A batch of mail is applied in
+one transaction (decoded and classified first, outside it); if anything in the batch fails,
+the batch is rolled back and each message is handled in a transaction of its own, where one
+that fails is quarantined with its reason and never blocks the next.
 """
 
 from __future__ import annotations
@@ -28,6 +30,11 @@ from channels.base import DecodedInbound, Decoder, InvalidPayloadError, TurnHand
 
 log = logging.getLogger(__name__)
 
+# Messages applied in one transaction. Small enough that the outbox and the intake, which
+# wait for the same single SQLite writer, get their turn often (a burst is answered as it
+# comes, not after it); large enough that hand-overs between writers stop dominating.
+_TOGETHER = 10
+
 REFERENCE_RE = re.compile(r"\b([A-Z]{2,5}-\d{4}-\d{6})\b", re.IGNORECASE)
 IDENTITY_KIND = {
     Channel.EMAIL: "email",
@@ -47,6 +54,15 @@ class Outcome:
     interaction_id: int | None = None
     reference: str | None = None
     acknowledged: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """A stored message decoded and classified: the work done before any write."""
+
+    decoded: DecodedInbound | None
+    invalid: str | None  # why the payload cannot be read (quarantined)
+    result: Classification | None
 
 
 @dataclass
@@ -96,12 +112,52 @@ class Pipeline:
             uow.commit()
         return new_id
 
+    def store_raw_many(
+        self, channel: Channel, source: str, items: list[tuple[str, bytes]]
+    ) -> list[int | None]:
+        """Store several raw payloads from one source in one transaction (an IMAP batch)."""
+        with UnitOfWork(self.engine, self.now) as uow:
+            ids = [
+                uow.store_raw_inbound(channel=channel, source=source, source_key=key, raw=raw)
+                for key, raw in items
+            ]
+            uow.commit()
+        return ids
+
     # ---- processing ----------------------------------------------------------------------
 
     def process_pending(self, limit: int = 50) -> list[Outcome]:
         with UnitOfWork(self.engine, self.now) as uow:
             batch = uow.pending_inbound(limit)
-        return [self.process_one(item) for item in batch]
+        conversational = {channel.value for channel in self.turn_handlers}
+        outcomes: list[Outcome] = []
+        for start in range(0, len(batch), _TOGETHER):
+            chunk = batch[start : start + _TOGETHER]
+            together = None
+            if len(chunk) > 1 and not any(item.channel in conversational for item in chunk):
+                together = self._process_together(chunk)
+            outcomes.extend(together or [self.process_one(item) for item in chunk])
+        return outcomes
+
+    def _process_together(self, batch: list[StoredInbound]) -> list[Outcome] | None:
+        """A burst of mail in one transaction: on SQLite every transaction waits its turn
+        for the one writer, and a turn per message made a burst wait on hand-overs more
+        than on work. Messages with a conversational turn (which may call Rasa over HTTP)
+        never come here: a transaction must not wait on the network. None if the batch
+        failed and was rolled back; the caller then handles each message alone."""
+        try:
+            prepared = [self._prepare(item) for item in batch]
+            with UnitOfWork(self.engine, self.now) as uow:
+                outcomes = [self._apply(uow, i, p) for i, p in zip(batch, prepared, strict=True)]
+                uow.commit()
+        except Exception:
+            log.info("a batch of %d failed; handling each alone", len(batch), exc_info=True)
+            return None
+        if self.on_enqueued is not None and any(
+            outcome.status in ("processed", "joined") for outcome in outcomes
+        ):
+            self.on_enqueued()
+        return outcomes
 
     def process_one(self, item: StoredInbound) -> Outcome:
         try:
@@ -128,19 +184,30 @@ class Pipeline:
             raise InvalidPayloadError(f"no decoder for channel {channel.value}")
         return decoder(item.raw or b"", item.source)
 
-    def _handle(self, uow: UnitOfWork, item: StoredInbound) -> Outcome:
+    def _prepare(self, item: StoredInbound) -> _Prepared:
+        """Decode and classify, before the first write: on SQLite the write lock is held
+        from the first write to the commit, and the intake waits on it."""
         try:
             decoded = self._decode(item)
         except InvalidPayloadError as exc:
-            uow.set_inbound_status(item.id, "quarantined", reason=str(exc)[:2000])
-            return Outcome(item.id, "quarantined", reason=str(exc))
-        msg = decoded.message
-        # Classify before the first write: on SQLite the write lock is held from the first
-        # write to the commit, and the intake waits on it to store the next message.
+            return _Prepared(None, str(exc), None)
         result = None
         if decoded.no_reply_reason is None:
+            msg = decoded.message
             text = "\n".join(part for part in (msg.subject, msg.body) if part)
             result = self.classifier.classify(text)
+        return _Prepared(decoded, None, result)
+
+    def _handle(self, uow: UnitOfWork, item: StoredInbound) -> Outcome:
+        return self._apply(uow, item, self._prepare(item))
+
+    def _apply(self, uow: UnitOfWork, item: StoredInbound, prepared: _Prepared) -> Outcome:
+        decoded, result = prepared.decoded, prepared.result
+        if decoded is None:
+            reason = prepared.invalid or "unreadable"
+            uow.set_inbound_status(item.id, "quarantined", reason=reason[:2000])
+            return Outcome(item.id, "quarantined", reason=reason)
+        msg = decoded.message
         uow.record_parsed(item.id, msg)
         channel = msg.channel
         now = self.now()

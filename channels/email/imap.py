@@ -2,9 +2,10 @@
 
 The intake only fetches and stores (Zulip's "reject early, the worker decides"): parsing,
 loop protection and acknowledging happen later, from storage. That keeps the only promise
-this module has to keep small: every message is passed to `on_message` at least once, and
-the cursor moves past a UID only after `on_message` returned for it. A crash between the
-two re-delivers the message; storage dedupes by (mailbox, uidvalidity, uid).
+this module has to keep small: every message is passed to `on_message` (or, for a read-only
+mailbox, with its fetched batch to `on_batch`) at least once, and the cursor moves past a UID
+only after that call returned. A crash between the two re-delivers the message; storage
+dedupes by (mailbox, uidvalidity, uid).
 
 How it reaches new mail promptly (peers poll every 30 s to 5 min and lose mail when polls
 overlap): one task per mailbox, each with its own connection in its own thread (imapclient
@@ -44,6 +45,9 @@ log = logging.getLogger(__name__)
 
 Security = Literal["ssl", "starttls", "none"]
 OnMessage = Callable[[str, int, int, bytes], Awaitable[None]]
+# Optional: a whole fetched batch of (uid, raw) at once, so storage can write it in one
+# transaction. Used for read-only mailboxes, where nothing happens per message after storing.
+OnBatch = Callable[[str, int, list[tuple[int, bytes]]], Awaitable[None]]
 T = TypeVar("T")
 
 _MAX_IDLE_SECONDS = 29 * 60  # RFC 2177: servers may drop an IDLE after 30 minutes
@@ -222,11 +226,16 @@ class _Mailbox:
     """The loop for one mailbox: connect, scan, IDLE, scan ...; reconnect with back-off."""
 
     def __init__(
-        self, settings: MailboxSettings, cursors: CursorStore, on_message: OnMessage
+        self,
+        settings: MailboxSettings,
+        cursors: CursorStore,
+        on_message: OnMessage,
+        on_batch: OnBatch | None = None,
     ) -> None:
         self.settings = settings
         self.cursors = cursors
         self.on_message = on_message
+        self.on_batch = on_batch
         self.stop_requested = threading.Event()  # read by the blocking thread
         self._wake = asyncio.Event()
         self.connected = asyncio.Event()  # set while a session is up (tests wait on it)
@@ -341,6 +350,13 @@ class _Mailbox:
                 bodies = {uid: stand_in} if stand_in is not None else {}
             else:
                 bodies = await self._call(executor, session.bodies, batch)
+            if s.read_only and self.on_batch is not None:
+                fetched = [(uid, bodies[uid]) for uid in batch if bodies.get(uid) is not None]
+                if fetched:
+                    await self.on_batch(s.name, uidvalidity, fetched)
+                    delivered += len(fetched)
+                await asyncio.to_thread(self.cursors.save, s.name, uidvalidity, batch[-1])
+                continue
             for uid in batch:
                 raw = bodies.get(uid)
                 if raw is not None:
@@ -397,11 +413,12 @@ class ImapIntake:
         mailboxes: Sequence[MailboxSettings],
         cursor_store: CursorStore,
         on_message: OnMessage,
+        on_batch: OnBatch | None = None,
     ) -> None:
         names = [m.name for m in mailboxes]
         if len(set(names)) != len(names):
             raise ValueError("mailbox names must be unique (they key the cursors)")
-        self._boxes = {m.name: _Mailbox(m, cursor_store, on_message) for m in mailboxes}
+        self._boxes = {m.name: _Mailbox(m, cursor_store, on_message, on_batch) for m in mailboxes}
 
     async def run(self) -> None:
         tasks = [

@@ -9,9 +9,11 @@ Permanent (give up on this message): a 5xx for the recipient or for the message 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 import ssl
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -43,8 +45,14 @@ class SmtpSettings:
 
 
 class SmtpSender:
-    """`channels.base.Sender` for email. Opens one SMTP session per message: acknowledgements
-    are few, and a fresh session never inherits a half-broken connection."""
+    """`channels.base.Sender` for email.
+
+    A message sent on its own gets an SMTP session of its own: a fresh session never
+    inherits a half-broken connection. Inside `batch()` (the outbox wraps each batch it
+    claims in one) a session is kept for the next message, so a burst of acknowledgements
+    does not pay a connect, EHLO (and STARTTLS and login) and QUIT for every one; the
+    sessions are closed when the batch ends, so none is left open between batches.
+    """
 
     channel = Channel.EMAIL
 
@@ -58,6 +66,20 @@ class SmtpSender:
         # aiosmtplib would call socket.getfqdn() (a DNS lookup, on the event loop) for every
         # EHLO; the name does not change while we run, so look it up once, off the loop.
         self._local_hostname: str | None = None
+        self._batches = 0  # open batch() blocks
+        self._idle: list[aiosmtplib.SMTP] = []  # sessions kept for the next message
+
+    @contextlib.asynccontextmanager
+    async def batch(self) -> AsyncIterator[None]:
+        self._batches += 1
+        try:
+            yield
+        finally:
+            self._batches -= 1
+            if self._batches == 0:
+                idle, self._idle = self._idle, []
+                for client in idle:
+                    await _end_session(client)
 
     async def send(self, message: OutboundMessage) -> SendResult:
         s = self.settings
@@ -72,29 +94,78 @@ class SmtpSender:
             raise PermanentSendError(redact_text(str(exc))) from exc
         if self._local_hostname is None:
             self._local_hostname = await asyncio.to_thread(socket.getfqdn)
+        envelope_from = message.sender or s.from_address
         try:
-            await aiosmtplib.send(
-                mail,
-                local_hostname=self._local_hostname,
-                sender=message.sender or s.from_address,
-                recipients=[message.recipient],
-                hostname=s.host,
-                port=s.port,
-                username=s.username or None,
-                password=s.password if s.username else None,
-                use_tls=s.security == "ssl",
-                # "none" must stay plain: aiosmtplib would otherwise upgrade opportunistically
-                # and fail on a relay with a self-signed certificate.
-                start_tls=s.security == "starttls",
-                tls_context=s.tls_context,
-                timeout=s.timeout,
-            )
+            if self._idle:
+                reused = self._idle.pop()
+                try:
+                    await reused.send_message(
+                        mail, sender=envelope_from, recipients=[message.recipient]
+                    )
+                except aiosmtplib.SMTPServerDisconnected:
+                    # The relay closed a kept session (idle timeout): a new one will do.
+                    reused.close()
+                except BaseException:
+                    await _end_session(reused)
+                    raise
+                else:
+                    self._keep_or_end(reused)
+                    return self._sent(message)
+            client = self._new_client()
+            await client.connect()
+            try:
+                await client.send_message(
+                    mail, sender=envelope_from, recipients=[message.recipient]
+                )
+            except BaseException:
+                await _end_session(client)
+                raise
+            if self._batches:
+                self._idle.append(client)
+            else:
+                await client.quit()
         except aiosmtplib.SMTPException as exc:
             raise _translate(exc, message.recipient) from exc
         except (OSError, TimeoutError) as exc:  # includes ssl.SSLError, refused, DNS failure
             raise TransientSendError(f"smtp {s.host}:{s.port} unreachable: {exc}") from exc
+        return self._sent(message)
+
+    def _keep_or_end(self, client: aiosmtplib.SMTP) -> None:
+        if self._batches:
+            self._idle.append(client)
+        else:  # the batch ended while this message was on its way
+            client.close()
+
+    def _sent(self, message: OutboundMessage) -> SendResult:
         log.info("email sent to %s (kind=%s)", redact_address(message.recipient), message.kind)
         return SendResult(provider_id=message_id_for(message, self._id_domain))
+
+    def _new_client(self) -> aiosmtplib.SMTP:
+        s = self.settings
+        return aiosmtplib.SMTP(
+            hostname=s.host,
+            port=s.port,
+            local_hostname=self._local_hostname,
+            username=s.username or None,
+            password=s.password if s.username else None,
+            use_tls=s.security == "ssl",
+            # "none" must stay plain: aiosmtplib would otherwise upgrade opportunistically
+            # and fail on a relay with a self-signed certificate.
+            start_tls=s.security == "starttls",
+            tls_context=s.tls_context,
+            timeout=s.timeout,
+        )
+
+
+async def _end_session(client: aiosmtplib.SMTP) -> None:
+    """QUIT politely; a session that is already broken is just closed."""
+    if not client.is_connected:
+        client.close()
+        return
+    try:
+        await client.quit()
+    except (aiosmtplib.SMTPException, OSError, TimeoutError):
+        client.close()
 
 
 def _translate(

@@ -333,3 +333,31 @@ async def test_smtp_server_down_is_transient_and_recovers(smtp_sink: SmtpSink) -
     await asyncio.to_thread(smtp_sink.start)
     await sender.send(acknowledgement())
     assert len(await asyncio.to_thread(smtp_sink.wait_for, 1)) == 1
+
+
+async def test_a_batch_keeps_one_smtp_session_and_closes_it_at_the_end(
+    smtp_sink: SmtpSink,
+) -> None:
+    sender = sender_for(smtp_sink)
+    async with sender.batch():
+        for n in range(5):
+            await sender.send(acknowledgement(f"ack:{n}"))
+        assert len(sender._idle) == 1
+    assert sender._idle == []  # nothing is left open between batches
+    received = await asyncio.to_thread(smtp_sink.wait_for, 5)
+    assert len({mail.peer for mail in received}) == 1
+    # Outside a batch every message has a session of its own, closed when it is sent.
+    await sender.send(acknowledgement("ack:alone"))
+    assert sender._idle == []
+
+
+async def test_a_kept_session_the_relay_dropped_is_replaced(smtp_sink: SmtpSink) -> None:
+    sender = sender_for(smtp_sink)
+    async with sender.batch():
+        await sender.send(acknowledgement("ack:1"))
+        await asyncio.to_thread(smtp_sink.stop)  # drops the kept session
+        await asyncio.to_thread(smtp_sink.start)
+        await sender.send(acknowledgement("ack:2"))
+    received = await asyncio.to_thread(smtp_sink.wait_for, 2)
+    assert len(received) == 2
+    assert len({mail.peer for mail in received}) == 2  # the second came on a new session

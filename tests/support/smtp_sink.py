@@ -36,6 +36,7 @@ class ReceivedMail:
     rcpt_tos: tuple[str, ...]
     raw: bytes
     message: EmailMessage
+    peer: object = None  # the client's (host, port): one per SMTP session
 
 
 @dataclass
@@ -90,6 +91,7 @@ class _Handler:
             rcpt_tos=tuple(envelope.rcpt_tos),
             raw=raw,
             message=message,
+            peer=session.peer,
         )
         with self.sink._lock:
             self.sink.messages.append(mail)
