@@ -16,7 +16,11 @@ from email.policy import SMTP
 from email.utils import format_datetime
 
 from bot.domain.model import OutboundMessage
-from channels.email.headers import message_ids
+from channels.email.headers import RememberingHeaderRegistry, message_ids
+
+# SMTP policy: CRLF line endings, what the wire and DKIM signers expect. The fixed headers
+# every acknowledgement carries are parsed once, not once per message.
+_POLICY = SMTP.clone(header_factory=RememberingHeaderRegistry())
 
 _REPLY_PREFIX = re.compile(r"^\s*(re|aw|sv|antw|vs)\s*(\[\d+\])?\s*:", re.IGNORECASE)
 
@@ -68,8 +72,7 @@ def build_email(
     now: datetime | None = None,
 ) -> EmailMessage:
     """The email for `message`; `message.sender` (a team address), when set, is the From."""
-    # SMTP policy: CRLF line endings, what the wire and DKIM signers expect.
-    mail = EmailMessage(policy=SMTP)
+    mail = EmailMessage(policy=_POLICY)
     sent_at = now if now is not None else datetime.now(UTC)
     try:
         mail["Message-ID"] = f"<{message_id_for(message, domain_for_ids)}>"

@@ -10,12 +10,10 @@ headers are read raw.
 from __future__ import annotations
 
 import codecs
-import functools
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import EmailMessage, Message
 from email.parser import BytesParser
 from email.policy import default as default_policy
@@ -24,6 +22,7 @@ from email.utils import parsedate_to_datetime
 from bot.domain.model import Attachment, Channel, InboundMessage
 from channels.base import InvalidPayloadError
 from channels.email.headers import (
+    RememberingHeaderRegistry,
     addresses,
     header_text,
     header_values,
@@ -36,24 +35,7 @@ from channels.email.quotes import is_forward, strip_quotes
 DEFAULT_MAX_BYTES = 25 * 1024 * 1024
 
 
-class _RememberingHeaderRegistry(HeaderRegistry):
-    """`email.policy.default` parses a header again on every read, and deciding about one
-    mail reads Content-Type a dozen times (a profile of an email burst put a fifth of the
-    pipeline's time there). Parsed headers are immutable, so the same (name, value) can
-    share one parse; the cache is bounded in entries and in the size of what it keeps."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._parse = functools.lru_cache(maxsize=4096)(super().__call__)
-
-    def __call__(self, name: str, value: object) -> BaseHeader:
-        if type(value) is not str or len(value) > 4000:
-            # Set from objects (not hashable), or long enough to make the cache heavy.
-            return super().__call__(name, value)
-        return self._parse(name, value)
-
-
-POLICY = default_policy.clone(header_factory=_RememberingHeaderRegistry())
+POLICY = default_policy.clone(header_factory=RememberingHeaderRegistry())
 
 # Set by the IMAP intake on the header-only stand-in it stores for a message too large to
 # fetch (see channels/email/imap.py); such a stand-in is quarantined here, never answered.
