@@ -45,14 +45,7 @@ class Runtime:
 
     async def on_mail(self, mailbox: str, uidvalidity: int, uid: int, raw: bytes) -> None:
         """IMAP intake callback: store the raw mail, then let the processor decide."""
-        await asyncio.to_thread(
-            self.app.pipeline.store_raw,
-            Channel.EMAIL,
-            f"imap:{mailbox}",
-            f"{uidvalidity}:{uid}",
-            raw,
-        )
-        self.wake_inbound()
+        await self.on_mail_batch(mailbox, uidvalidity, [(uid, raw)])
 
     async def on_mail_batch(
         self, mailbox: str, uidvalidity: int, batch: list[tuple[int, bytes]]

@@ -105,12 +105,7 @@ class Pipeline:
 
     def store_raw(self, channel: Channel, source: str, source_key: str, raw: bytes) -> int | None:
         """Store a raw inbound payload. Returns its id, or None if it was stored before."""
-        with UnitOfWork(self.engine, self.now) as uow:
-            new_id = uow.store_raw_inbound(
-                channel=channel, source=source, source_key=source_key, raw=raw
-            )
-            uow.commit()
-        return new_id
+        return self.store_raw_many(channel, source, [(source_key, raw)])[0]
 
     def store_raw_many(
         self, channel: Channel, source: str, items: list[tuple[str, bytes]]

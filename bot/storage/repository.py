@@ -421,11 +421,13 @@ class UnitOfWork:
         subject: str | None = None,
         interaction_id: int | None = None,
     ) -> int:
-        params: dict[str, Any] = {"b_since": since, "b_subject": subject}
+        params: dict[str, Any] = {"b_since": since}
         if interaction_id is not None:
             params["b_interaction"] = interaction_id
         else:
             params["b_recipient"] = recipient
+        if subject is not None:
+            params["b_subject"] = subject
         query = _count_auto_replies(interaction_id is not None, subject is not None)
         return int(self.conn.execute(query, params).scalar_one())
 
@@ -512,23 +514,24 @@ def _count_auto_replies(by_interaction: bool, by_subject: bool) -> sa.Select[tup
     return query
 
 
-_IDENTITY_IF_ABSENT: dict[str, Any] = {}
-
-
+@functools.cache
 def _insert_identity_if_absent(dialect: str) -> Any:
     """The prebuilt INSERT ... ON CONFLICT DO NOTHING RETURNING id for contact identities."""
-    stmt = _IDENTITY_IF_ABSENT.get(dialect)
-    if stmt is None:
-        if dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as pg_insert
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-            stmt = pg_insert(t.contact_identities).on_conflict_do_nothing()
-        else:
-            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+        return (
+            pg_insert(t.contact_identities)
+            .on_conflict_do_nothing()
+            .returning(t.contact_identities.c.id)
+        )
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-            stmt = sqlite_insert(t.contact_identities).on_conflict_do_nothing()
-        stmt = _IDENTITY_IF_ABSENT[dialect] = stmt.returning(t.contact_identities.c.id)
-    return stmt
+    return (
+        sqlite_insert(t.contact_identities)
+        .on_conflict_do_nothing()
+        .returning(t.contact_identities.c.id)
+    )
 
 
 def utcnow() -> datetime:

@@ -355,25 +355,24 @@ class _Mailbox:
                 if fetched:
                     await self.on_batch(s.name, uidvalidity, fetched)
                     delivered += len(fetched)
-                await asyncio.to_thread(self.cursors.save, s.name, uidvalidity, batch[-1])
-                continue
-            for uid in batch:
-                raw = bodies.get(uid)
-                if raw is not None:
-                    await self.on_message(s.name, uidvalidity, uid, raw)
-                    delivered += 1
-                # else: expunged between SEARCH and FETCH; UIDs never come back, move on.
-                if not s.read_only:
-                    # Flag or move only once the cursor is past it: never fetched twice.
-                    await asyncio.to_thread(self.cursors.save, s.name, uidvalidity, uid)
-                if raw is not None and not s.read_only:
-                    try:
-                        await self._call(executor, session.after_store, uid)
-                    except MailboxUnavailable as exc:
-                        # Stored already and the cursor has moved: never fetched twice.
-                        log.warning(
-                            "imap %s: uid %s stored, flag/move failed: %s", self.label, uid, exc
-                        )
+            else:
+                for uid in batch:
+                    raw = bodies.get(uid)
+                    if raw is not None:
+                        await self.on_message(s.name, uidvalidity, uid, raw)
+                        delivered += 1
+                    # else: expunged between SEARCH and FETCH; UIDs never come back, move on.
+                    if not s.read_only:
+                        # Flag or move only once the cursor is past it: never fetched twice.
+                        await asyncio.to_thread(self.cursors.save, s.name, uidvalidity, uid)
+                    if raw is not None and not s.read_only:
+                        try:
+                            await self._call(executor, session.after_store, uid)
+                        except MailboxUnavailable as exc:
+                            # Stored already and the cursor has moved: never fetched twice.
+                            log.warning(
+                                "imap %s: uid %s stored, flag/move failed: %s", self.label, uid, exc
+                            )
             if s.read_only and batch:
                 # One cursor write per batch: storage ignores a re-delivered (mailbox,
                 # UIDVALIDITY, UID), so a crash mid-batch costs a re-fetch, never a loss.

@@ -15,6 +15,7 @@ import socket
 import ssl
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from email.message import EmailMessage
 from typing import Literal
 
 import aiosmtplib
@@ -97,44 +98,34 @@ class SmtpSender:
         envelope_from = message.sender or s.from_address
         try:
             if self._idle:
-                reused = self._idle.pop()
                 try:
-                    await reused.send_message(
-                        mail, sender=envelope_from, recipients=[message.recipient]
-                    )
-                except aiosmtplib.SMTPServerDisconnected:
-                    # The relay closed a kept session (idle timeout): a new one will do.
-                    reused.close()
-                except BaseException:
-                    await _end_session(reused)
-                    raise
-                else:
-                    self._keep_or_end(reused)
+                    await self._send_on(self._idle.pop(), mail, envelope_from, message.recipient)
                     return self._sent(message)
+                except aiosmtplib.SMTPServerDisconnected:
+                    pass  # the relay closed a kept session (idle timeout): a new one will do
             client = self._new_client()
             await client.connect()
-            try:
-                await client.send_message(
-                    mail, sender=envelope_from, recipients=[message.recipient]
-                )
-            except BaseException:
-                await _end_session(client)
-                raise
-            if self._batches:
-                self._idle.append(client)
-            else:
-                await client.quit()
+            await self._send_on(client, mail, envelope_from, message.recipient)
         except aiosmtplib.SMTPException as exc:
             raise _translate(exc, message.recipient) from exc
         except (OSError, TimeoutError) as exc:  # includes ssl.SSLError, refused, DNS failure
             raise TransientSendError(f"smtp {s.host}:{s.port} unreachable: {exc}") from exc
         return self._sent(message)
 
-    def _keep_or_end(self, client: aiosmtplib.SMTP) -> None:
+    async def _send_on(
+        self, client: aiosmtplib.SMTP, mail: EmailMessage, sender: str, recipient: str
+    ) -> None:
+        """Send on a connected session, then keep it for the batch or end it. A failing QUIT
+        after the relay accepted the mail is not a failed send (as in `aiosmtplib.send`)."""
+        try:
+            await client.send_message(mail, sender=sender, recipients=[recipient])
+        except BaseException:
+            await _end_session(client)
+            raise
         if self._batches:
             self._idle.append(client)
-        else:  # the batch ended while this message was on its way
-            client.close()
+        else:
+            await _end_session(client)
 
     def _sent(self, message: OutboundMessage) -> SendResult:
         log.info("email sent to %s (kind=%s)", redact_address(message.recipient), message.kind)
