@@ -4,7 +4,7 @@ process on SQLite with the embedded classifier.
 
 Targets (email issue): single mails while idle p95 under 1.5 s; a burst of 1,000 mails all
 acknowledged exactly once at 100 a second or more; peak memory of `doorstep serve` under
-300 MB (VmHWM of the process).
+300 MB (VmHWM of the process and of the email sending process it starts, added up).
 
     .venv/bin/python -m bench email [BURST]
 """
@@ -83,6 +83,20 @@ def _peak_rss_mb(pid: int) -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def _children(pid: int) -> list[int]:
+    """The processes `doorstep serve` started (its email sending process)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry.name))
+    return found
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -177,6 +191,7 @@ def main() -> None:
             total = len(sink.messages)
             distinct = len({str(m.message["In-Reply-To"]) for m in sink.messages})
             peak = _peak_rss_mb(process.pid)
+            helpers = [_peak_rss_mb(child) for child in _children(process.pid)]
         finally:
             arrivals.stop()
             process.terminate()
@@ -198,7 +213,11 @@ def main() -> None:
              f"{_percentile(burst_latency, 0.95):.2f}", ""],
             ["acknowledgements sent / distinct mails answered",
              f"{total} / {distinct} (expected {SINGLES + burst})", "exactly once"],
-            ["doorstep serve peak memory (VmHWM, MB)", f"{peak:.0f}", "< 300"],
+            ["doorstep serve peak memory (VmHWM, MB)", f"{peak:.0f}", ""],
+            [f"its sending processes ({len(helpers)}), peak memory (VmHWM, MB)",
+             " + ".join(f"{h:.0f}" for h in helpers) or "-", ""],
+            ["serve and its sending processes together (MB)", f"{peak + sum(helpers):.0f}",
+             "< 300"],
         ],
     )  # fmt: skip
 

@@ -7,7 +7,7 @@ classifier) through the same function the server uses.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -105,6 +105,41 @@ def default_classifier(settings: Settings) -> Classifier:
     return classifier
 
 
+def build_outbox(
+    settings: Settings,
+    engine: sa.Engine,
+    registry: SenderRegistry,
+    clocks: ClockService,
+    clock: Callable[[], datetime],
+    channels: Collection[Channel] | None = None,
+) -> OutboxWorker:
+    def on_sent(conn: sa.Connection, claimed: ClaimedMessage, result: SendResult) -> None:
+        # The send is what keeps the promise: stop the clock the message was for.
+        policy = claimed.message.meta.get("clock")
+        if policy and claimed.message.interaction_id is not None:
+            clocks.stop(conn, claimed.message.interaction_id, (policy,), clock())
+
+    return OutboxWorker(
+        engine, registry, settings.outbox, on_sent=on_sent, clock=clock, channels=channels
+    )
+
+
+def bootstrap_sending(
+    settings: Settings, channels: Collection[Channel]
+) -> tuple[sa.Engine, OutboxWorker]:
+    """Only what a sending process needs (`doorstep outbox`): no classifier, no migration.
+
+    The serve process that starts it has already migrated the database.
+    """
+    engine = create_engine(settings.database_url)
+    clocks = ClockService(build_policies(settings), build_calendar(settings))
+    registry = SenderRegistry()
+    for sender in channel_registry.senders(settings, only=channels):
+        registry.register(sender)
+    worker = build_outbox(settings, engine, registry, clocks, lambda: datetime.now(UTC), channels)
+    return engine, worker
+
+
 def bootstrap(
     settings: Settings,
     *,
@@ -130,14 +165,7 @@ def bootstrap(
     registry = SenderRegistry()
     for sender in senders if senders is not None else channel_registry.senders(settings):
         registry.register(sender)
-
-    def on_sent(conn: sa.Connection, claimed: ClaimedMessage, result: SendResult) -> None:
-        # The send is what keeps the promise: stop the clock the message was for.
-        policy = claimed.message.meta.get("clock")
-        if policy and claimed.message.interaction_id is not None:
-            clocks.stop(conn, claimed.message.interaction_id, (policy,), clock())
-
-    outbox = OutboxWorker(engine, registry, settings.outbox, on_sent=on_sent, clock=clock)
+    outbox = build_outbox(settings, engine, registry, clocks, clock)
     pipeline = Pipeline(
         engine=engine,
         settings=settings,

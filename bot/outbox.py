@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -89,6 +89,7 @@ class OutboxWorker:
         on_sent: SentHook | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         worker_id: str | None = None,
+        channels: Collection[Channel] | None = None,
     ) -> None:
         self._engine = engine
         self._senders = senders
@@ -101,6 +102,26 @@ class OutboxWorker:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._to_record: list[tuple[_Outcome, asyncio.Future[None]]] = []
         self._recording: asyncio.Task[None] | None = None
+        # None: every channel. A worker in a sending process of its own takes only its
+        # channels, and the serve process then leaves them to it (`hand_over`).
+        self.channels: frozenset[Channel] | None = (
+            frozenset(channels) if channels is not None else None
+        )
+        self._also_wake: list[Callable[[], None]] = []
+
+    @property
+    def senders(self) -> SenderRegistry:
+        return self._senders
+
+    def hand_over(self, channels: Collection[Channel], wake: Callable[[], None]) -> None:
+        """Leave `channels` to workers elsewhere; `wake()` here then calls `wake` for them too.
+
+        Whatever queues a message (the pipeline, a staff reply, an appointment) calls this
+        worker's `wake`, so the other workers hear of new work without waiting for a poll.
+        """
+        mine = self.channels if self.channels is not None else frozenset(Channel)
+        self.channels = mine - frozenset(channels)
+        self._also_wake.append(wake)
 
     def claim(self, limit: int = 20) -> list[ClaimedMessage]:
         now = self._clock()
@@ -109,7 +130,10 @@ class OutboxWorker:
             sa.and_(c.status == "pending", c.next_attempt_at <= now),
             sa.and_(c.status == "sending", c.locked_until < now),  # a dead worker's lease
         )
-        inner = sa.select(c.id).where(ready).order_by(c.next_attempt_at, c.id).limit(limit)
+        inner = sa.select(c.id).where(ready)
+        if self.channels is not None:
+            inner = inner.where(c.channel.in_(sorted(ch.value for ch in self.channels)))
+        inner = inner.order_by(c.next_attempt_at, c.id).limit(limit)
         if self._engine.dialect.name == "postgresql":
             inner = inner.with_for_update(skip_locked=True)
         stmt = (
@@ -276,6 +300,8 @@ class OutboxWorker:
         worker call it from worker threads, where setting the event directly would not wake
         the loop (the burst would wait for the next poll)."""
         self._threadsafe(self._wake.set)
+        for wake in self._also_wake:
+            wake()
 
     def stop(self) -> None:
         self._threadsafe(self._stop.set)

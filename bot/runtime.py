@@ -9,11 +9,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from bot.bootstrap import App
 from bot.domain.model import Channel
 from bot.factories import build_all
+from bot.sending import SendingProcess
 
 log = logging.getLogger(__name__)
 
@@ -31,9 +33,21 @@ def _area_workers(app: App) -> list[Any]:
 
 
 class Runtime:
-    def __init__(self, app: App, *, poll_seconds: float = 1.0) -> None:
+    def __init__(
+        self,
+        app: App,
+        *,
+        poll_seconds: float = 1.0,
+        email_senders: Sequence[Sequence[str]] = (),
+    ) -> None:
+        """`email_senders`: commands of processes that send the email (`doorstep outbox`);
+        none: this process sends it."""
         self.app = app
         self.poll_seconds = poll_seconds
+        self.email_senders = [
+            SendingProcess(command, name=f"email sending {n + 1}")
+            for n, command in enumerate(email_senders)
+        ]
         self._wake_inbound = asyncio.Event()
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[Any]] = []
@@ -116,6 +130,16 @@ class Runtime:
 
     async def start(self) -> None:
         self.intake = self._build_intake()
+        if self.email_senders:
+            senders = self.email_senders
+
+            def wake_email_senders() -> None:
+                for sender in senders:
+                    sender.wake()
+
+            self.app.outbox.hand_over({Channel.EMAIL}, wake_email_senders)
+            for sender in senders:
+                self._tasks.append(asyncio.create_task(sender.run(), name=sender.name))
         self._tasks.append(asyncio.create_task(self._process_loop(), name="inbound"))
         self._tasks.append(asyncio.create_task(self.app.outbox.run(), name="outbox"))
         if self.intake is not None:
@@ -134,6 +158,8 @@ class Runtime:
         self._stopping.set()
         self._wake_inbound.set()
         self.app.outbox.stop()
+        for sender in self.email_senders:
+            sender.stop()
         if self.intake is not None:
             self.intake.stop()
         for worker in self.workers:

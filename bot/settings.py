@@ -130,6 +130,10 @@ class Outbox(_Model):
     # messages always go in order, so an acknowledgement precedes the procedure).
     concurrency: int = Field(default=8, ge=1, le=64)
     batch: int = Field(default=50, ge=1, le=1000)  # messages claimed at a time
+    # `doorstep serve` sends email from this many processes of its own (`doorstep outbox`),
+    # so composing and sending mail has a processor core beside the one that reads and
+    # decides (Python runs one thread at a time per process). 0: serve sends email itself.
+    email_processes: int = Field(default=1, ge=0, le=8)
 
 
 class Sms(_Model):

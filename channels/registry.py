@@ -10,6 +10,7 @@ returning None when the channel is not configured. A channel not built yet is sk
 from __future__ import annotations
 
 import importlib
+from collections.abc import Collection
 from types import ModuleType
 from typing import TYPE_CHECKING
 
@@ -50,9 +51,12 @@ def decoders(settings: Settings) -> dict[Channel, Decoder]:
     return found
 
 
-def senders(settings: Settings) -> list[Sender]:
+def senders(settings: Settings, only: Collection[Channel] | None = None) -> list[Sender]:
+    """The configured channels' senders (of `only` those channels, when given)."""
     found: list[Sender] = []
     for channel in CHANNEL_PACKAGES:
+        if only is not None and channel not in only:
+            continue  # not imported either: a sending process loads only what it sends
         module = adapter_module(channel)
         if module is not None and (sender := module.sender(settings)) is not None:
             found.append(sender)

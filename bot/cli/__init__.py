@@ -7,7 +7,16 @@ import sys
 from collections.abc import Callable, Sequence
 
 # Modules that define `register(subparsers)`; imported lazily so `doorstep --help` stays fast.
-_COMMAND_MODULES = ("serve", "sla", "nlu", "email", "user", "appointments", "rasa")
+_COMMAND_MODULES = (
+    "serve",
+    "outbox",
+    "sla",
+    "nlu",
+    "email",
+    "user",
+    "appointments",
+    "rasa",
+)
 
 
 class CliError(Exception):

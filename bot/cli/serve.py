@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from typing import Any
 
 
@@ -13,6 +14,19 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--log-level", default="info")
     parser.set_defaults(handler=_serve)
+
+
+def _email_senders(args: argparse.Namespace, app: Any) -> list[list[str]]:
+    """Commands for the processes that send email beside this one (`outbox.email_processes`),
+    with this process's configuration file, environment and log level."""
+    from bot.domain.model import Channel
+
+    if app.senders.find(Channel.EMAIL) is None:
+        return []
+    config = ["--config", str(args.config)] if args.config else []
+    command = [sys.executable, "-m", "bot", *config, "outbox", "--channel", "email"]
+    command += ["--wake-stdin", "--log-level", args.log_level]
+    return [command] * app.settings.outbox.email_processes
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -27,7 +41,7 @@ def _serve(args: argparse.Namespace) -> int:
     )
     settings = settings_from(args)
     app = bootstrap(settings)
-    api = create_app(app)
+    api = create_app(app, email_senders=_email_senders(args, app))
     uvicorn.run(api, host=args.host, port=args.port, log_level=args.log_level)
     app.close()
     return 0

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import os
 import threading
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -50,36 +54,84 @@ _WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
 _WRITE_TURN_TIMEOUT = 30.0
 
 
+class _WriterTurn:
+    """One SQLite database file's turn to write, shared by every engine in this process on
+    that file and, through an advisory lock on `<database>.writer-lock`, with other
+    processes (the sending process beside `doorstep serve`, a CLI command).
+
+    The thread lock orders this process's writers; the file lock (flock, which releases the
+    interpreter lock while it waits) orders processes. The kernel wakes a waiting process the
+    moment the holder unlocks, where SQLite's busy handler would sleep in steps of up to
+    100 ms. A process that dies holding it loses it with its file descriptors.
+    """
+
+    def __init__(self, lock_path: Path | None) -> None:
+        self.lock = threading.Lock()
+        self.holders: set[int] = set()  # ids of the DBAPI connections holding the turn
+        self._fd: int | None = None
+        if lock_path is not None:
+            self._fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+            weakref.finalize(self, os.close, self._fd)
+
+    def take(self, key: int) -> None:
+        if key in self.holders or not self.lock.acquire(timeout=_WRITE_TURN_TIMEOUT):
+            return
+        if self._fd is not None:
+            # A file system without flock: SQLite's own locking still holds.
+            with contextlib.suppress(OSError):
+                fcntl.flock(self._fd, fcntl.LOCK_EX)
+        self.holders.add(key)
+
+    def give_back(self, key: int) -> None:
+        if key not in self.holders:
+            return
+        self.holders.discard(key)
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self.lock.release()
+
+
+_turns: weakref.WeakValueDictionary[str, _WriterTurn] = weakref.WeakValueDictionary()
+_turns_lock = threading.Lock()
+
+
+def _turn_for(database: str | None) -> _WriterTurn:
+    in_memory = database in (None, "", ":memory:") or "mode=memory" in (database or "")
+    if in_memory or database is None:
+        return _WriterTurn(None)  # one connection's own database: nobody else writes to it
+    path = Path(database.removeprefix("file:").split("?", 1)[0]).resolve()
+    with _turns_lock:
+        turn = _turns.get(str(path))
+        if turn is None:
+            turn = _WriterTurn(path.with_name(path.name + ".writer-lock"))
+            _turns[str(path)] = turn
+        return turn
+
+
 def _serialise_writers(engine: sa.Engine) -> None:
-    """Give this process's SQLite writers their turn through a Python lock.
+    """Give SQLite writers their turn without SQLite's sleeping busy wait.
 
     SQLite has one writer at a time. A connection that finds the write lock taken sleeps in
     SQLite's busy handler in steps of up to 100 ms, and the IMAP intake, the pipeline and
-    the outbox write from their own threads (a profile of an email burst showed them waiting
-    on each other). Here a waiting writer wakes the moment the lock is free. It is taken at a
-    transaction's first write, exactly when SQLite takes its own (pysqlite begins the
-    transaction there), and released after COMMIT or ROLLBACK, so a waiting writer starts
-    the moment the database is free; readers never wait (WAL).
+    the outbox write from their own threads and processes (a profile of an email burst
+    showed them waiting on each other). Here a waiting writer wakes the moment the lock is
+    free. The turn is taken at a transaction's first write, exactly when SQLite takes its
+    own (pysqlite begins the transaction there), and given back after COMMIT or ROLLBACK;
+    readers never wait (WAL).
     """
-    lock = threading.Lock()
-    holders: set[int] = set()  # ids of the DBAPI connections holding the lock
+    turn = _turn_for(engine.url.database)
 
     @sa.event.listens_for(engine, "before_cursor_execute")
     def _take_turn(conn: sa.Connection, _cursor: Any, statement: str, *_args: Any) -> None:
-        dbapi = conn.connection.dbapi_connection
-        key = id(dbapi)
-        is_write = statement.lstrip()[:7].upper().startswith(_WRITES)
-        if is_write and key not in holders and lock.acquire(timeout=_WRITE_TURN_TIMEOUT):
-            holders.add(key)
+        if statement.lstrip()[:7].upper().startswith(_WRITES):
+            turn.take(id(conn.connection.dbapi_connection))
 
     dialect = engine.dialect
 
     def _ended(dbapi_connection: Any) -> None:
         # The dialect is handed the pool's proxy or the raw connection; key on the raw one.
-        key = id(getattr(dbapi_connection, "dbapi_connection", dbapi_connection))
-        if key in holders:
-            holders.discard(key)
-            lock.release()
+        turn.give_back(id(getattr(dbapi_connection, "dbapi_connection", dbapi_connection)))
 
     def _wrap(original: Any) -> Any:
         def finish(dbapi_connection: Any) -> None:

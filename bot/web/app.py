@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -32,8 +32,10 @@ def _include_area_routers(api: FastAPI, app: App) -> None:
         api.include_router(router)
 
 
-def create_app(app: App, *, run_workers: bool = True) -> FastAPI:
-    runtime = Runtime(app)
+def create_app(
+    app: App, *, run_workers: bool = True, email_senders: Sequence[Sequence[str]] = ()
+) -> FastAPI:
+    runtime = Runtime(app, email_senders=email_senders)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -66,6 +68,11 @@ def create_app(app: App, *, run_workers: bool = True) -> FastAPI:
                 "inbound": count_by_status(conn),
                 "outbox": {str(s): int(n) for s, n in outbox_rows},
                 "clocks": count_attention_needed(conn, now),
+                # A sending process that keeps dying shows here before mail goes stale.
+                "sending_processes": [
+                    {"name": p.name, "pid": p.pid, "restarts": p.restarts}
+                    for p in runtime.email_senders
+                ],
             }
 
     @api.get("/api/quarantine")

@@ -18,7 +18,13 @@ from bot.outbox import OutboxWorker
 from bot.settings import Outbox as OutboxSettings
 from bot.storage import tables as t
 from bot.storage.repository import UnitOfWork
-from channels.base import PermanentSendError, SenderRegistry, SendResult, TransientSendError
+from channels.base import (
+    CollectingSender,
+    PermanentSendError,
+    SenderRegistry,
+    SendResult,
+    TransientSendError,
+)
 from tests.fakes import FakeClock
 
 pytestmark = pytest.mark.integration
@@ -187,3 +193,33 @@ def test_transient_failures_back_off_and_permanent_ones_stop(engine: sa.Engine) 
     assert "550" in rows["gone@example.net"].last_error
     assert rows["busy@example.net"].status == "failed"
     assert rows["busy@example.net"].last_error.startswith("gave up after 3")
+
+
+def test_a_worker_for_some_channels_leaves_the_others_to_their_own_worker(
+    engine: sa.Engine,
+) -> None:
+    """`doorstep serve` hands email to a sending process of its own; each takes only its rows."""
+    text = OutboundMessage(
+        channel=Channel.SMS, recipient="+447700900123", body="Booked", idempotency_key="sms:1"
+    )
+    _enqueue(engine, [_message("ack:1", "a@example.net"), text, _message("ack:2", "b@example.net")])
+    clock = FakeClock(NOW)
+    emails, texts = SlowRecorder(), CollectingSender(Channel.SMS)
+    registry = SenderRegistry()
+    registry.register(emails)  # type: ignore[arg-type]
+    registry.register(texts)
+    serve = OutboxWorker(engine, registry, OutboxSettings(), clock=clock, worker_id="serve")
+    woken: list[str] = []
+    serve.hand_over({Channel.EMAIL}, lambda: woken.append("email process"))
+    assert serve.channels == frozenset(Channel) - {Channel.EMAIL}
+    serve.wake()
+    assert woken == ["email process"]  # new work reaches the other worker at once
+    assert asyncio.run(serve.run_once()) == 1
+    assert [m.idempotency_key for m in texts.sent] == ["sms:1"] and emails.sent == []
+
+    email_process = OutboxWorker(
+        engine, registry, OutboxSettings(), clock=clock, worker_id="email", channels={Channel.EMAIL}
+    )
+    assert asyncio.run(email_process.run_once()) == 2
+    assert sorted(m.idempotency_key for m in emails.sent) == ["ack:1", "ack:2"]
+    assert _statuses(engine) == {"sent": 3}
