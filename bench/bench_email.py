@@ -27,7 +27,6 @@ import yaml
 from bench.table import print_table
 from tests.support.dovecot import DovecotServer, dovecot_available
 from tests.support.net import free_port
-from tests.support.smtp_sink import SmtpSink
 
 REPO = Path(__file__).resolve().parents[1]
 USER = "housing@landlord.example"
@@ -45,26 +44,38 @@ def _mail(n: int) -> bytes:
 
 
 class Arrivals:
-    """When each acknowledgement reached the SMTP server, keyed by the mail it answers."""
+    """When each acknowledgement was accepted by the SMTP server (`bench.smtp_stamp`, a
+    process of its own), keyed by the mail it answers."""
 
-    def __init__(self, sink: SmtpSink) -> None:
-        self.sink = sink
+    host = "127.0.0.1"
+
+    def __init__(self) -> None:
+        self.port = free_port(self.host)
         self.at: dict[str, float] = {}
-        self.count = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self.answers: list[str] = []
+        self._server = subprocess.Popen(
+            [sys.executable, "-m", "bench.smtp_stamp", str(self.port)],
+            cwd=REPO,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self._server.stdout is not None
+        if self._server.stdout.readline().strip() != "ready":
+            raise RuntimeError("the benchmark's SMTP server did not start")
+        self._thread = threading.Thread(target=self._read, daemon=True)
         self._thread.start()
 
-    def _watch(self) -> None:
-        seen = 0
-        while not self._stop.is_set():
-            messages = self.sink.messages
-            now = time.perf_counter()
-            for mail in messages[seen : len(messages)]:
-                self.at.setdefault(str(mail.message["In-Reply-To"]), now)
-                self.count += 1
-            seen = len(messages)
-            time.sleep(0.002)
+    @property
+    def count(self) -> int:
+        return len(self.answers)
+
+    def _read(self) -> None:
+        assert self._server.stdout is not None
+        for line in self._server.stdout:
+            accepted, answers = line.rstrip("\n").split("\t", 1)
+            self.at.setdefault(answers, float(accepted))
+            self.answers.append(answers)
 
     def wait(self, count: int, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -74,8 +85,10 @@ class Arrivals:
             time.sleep(0.005)
 
     def stop(self) -> None:
-        self._stop.set()
-        self._thread.join()
+        assert self._server.stdin is not None
+        self._server.stdin.close()
+        self._server.wait(timeout=30)
+        self._thread.join(timeout=30)
 
 
 def _peak_rss_mb(pid: int) -> float:
@@ -99,6 +112,12 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User and system time the process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
@@ -112,9 +131,9 @@ def main() -> None:
     with (
         tempfile.TemporaryDirectory() as tmp,
         DovecotServer() as dovecot,
-        SmtpSink() as sink,
     ):
         dovecot.add_user(USER, PASSWORD)
+        arrivals = Arrivals()
         port = free_port("127.0.0.1")
         config = Path(tmp) / "config.yml"
         config.write_text(
@@ -135,7 +154,11 @@ def main() -> None:
                                     "password": PASSWORD,
                                 }
                             ],
-                            "smtp": {"host": sink.host, "port": sink.port, "security": "none"},
+                            "smtp": {
+                                "host": arrivals.host,
+                                "port": arrivals.port,
+                                "security": "none",
+                            },
                         },
                         "outbox": {"poll_seconds": 0.2},
                     }
@@ -144,14 +167,13 @@ def main() -> None:
             encoding="utf-8",
         )
         doorstep = Path(sys.executable).with_name("doorstep")
-        started = time.perf_counter()
+        started = time.monotonic()
         process = subprocess.Popen(
             [str(doorstep), "--config", str(config), "serve", "--port", str(port),
              "--log-level", "warning"],
             cwd=REPO,
             env={**os.environ, "DOORSTEP_CONFIG": str(config)},
         )  # fmt: skip
-        arrivals = Arrivals(sink)
         try:
             with httpx.Client() as client:
                 while True:
@@ -163,12 +185,12 @@ def main() -> None:
                     if process.poll() is not None:
                         raise RuntimeError("doorstep serve exited")
                     time.sleep(0.1)
-            startup = time.perf_counter() - started
+            startup = time.monotonic() - started
             time.sleep(1.0)  # let the intake reach IDLE
 
             singles: list[float] = []
             for n in range(SINGLES):
-                sent = time.perf_counter()
+                sent = time.monotonic()
                 dovecot.append(USER, _mail(n))
                 arrivals.wait(n + 1, 30)
                 singles.append(arrivals.at[f"<bench-{n}@example.net>"] - sent)
@@ -178,18 +200,21 @@ def main() -> None:
             # would, so the figure is Doorstep's rate and not the cost of an IMAP login.
             sent_at: dict[str, float] = {}
             imap = dovecot.client(USER)
-            first = time.perf_counter()
+            busy = [process.pid, *_children(process.pid)]
+            cpu_before = [_cpu_seconds(pid) for pid in busy]
+            first = time.monotonic()
             for n in range(SINGLES, SINGLES + burst):
-                sent_at[f"<bench-{n}@example.net>"] = time.perf_counter()
+                sent_at[f"<bench-{n}@example.net>"] = time.monotonic()
                 imap.append("INBOX", _mail(n))
-            appended = time.perf_counter() - first
+            appended = time.monotonic() - first
             imap.logout()
             arrivals.wait(SINGLES + burst, 600)
             last = max(arrivals.at[key] for key in sent_at)
+            cpu = [_cpu_seconds(pid) - before for pid, before in zip(busy, cpu_before, strict=True)]
             time.sleep(2.0)  # anything sent twice would arrive now
             burst_latency = [arrivals.at[key] - at for key, at in sent_at.items()]
-            total = len(sink.messages)
-            distinct = len({str(m.message["In-Reply-To"]) for m in sink.messages})
+            total = arrivals.count
+            distinct = len(set(arrivals.answers))
             peak = _peak_rss_mb(process.pid)
             helpers = [_peak_rss_mb(child) for child in _children(process.pid)]
         finally:
@@ -211,6 +236,8 @@ def main() -> None:
              f"{statistics.median(burst_latency):.2f}", ""],
             [f"burst of {burst}: APPEND -> ack p95 (s)",
              f"{_percentile(burst_latency, 0.95):.2f}", ""],
+            [f"burst of {burst}: processor time, serve / sending (ms per mail)",
+             " / ".join(f"{1000 * c / burst:.1f}" for c in cpu), ""],
             ["acknowledgements sent / distinct mails answered",
              f"{total} / {distinct} (expected {SINGLES + burst})", "exactly once"],
             ["doorstep serve peak memory (VmHWM, MB)", f"{peak:.0f}", ""],

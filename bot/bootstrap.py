@@ -11,16 +11,13 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from actions.acknowledge import Composer
-from actions.officers import sync_officers
 from bot.domain.model import Channel
-from bot.nlu.types import Classifier
 from bot.outbox import ClaimedMessage, OutboxWorker
 from bot.service.clocks import ClockService
-from bot.service.pipeline import Pipeline
 from bot.settings import Settings, SettingsError
 from bot.storage.db import create_engine, migrate
 from channels import registry as channel_registry
@@ -33,6 +30,13 @@ from sla import (
     load_bank_holidays_json,
     load_policies,
 )
+
+if TYPE_CHECKING:
+    # Imported where they are built: a sending process (`bootstrap_sending`) loads neither
+    # the pipeline nor the message templates, and stays small.
+    from actions.acknowledge import Composer
+    from bot.nlu.types import Classifier
+    from bot.service.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
 
@@ -151,6 +155,10 @@ def bootstrap(
     now: Callable[[], datetime] | None = None,
     run_migrations: bool = True,
 ) -> App:
+    from actions.acknowledge import Composer
+    from actions.officers import sync_officers
+    from bot.service.pipeline import Pipeline
+
     clock = now or (lambda: datetime.now(UTC))
     engine = engine or create_engine(settings.database_url)
     if run_migrations:

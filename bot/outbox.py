@@ -134,6 +134,13 @@ class OutboxWorker:
         if self.channels is not None:
             inner = inner.where(c.channel.in_(sorted(ch.value for ch in self.channels)))
         inner = inner.order_by(c.next_attempt_at, c.id).limit(limit)
+        # Look before claiming: the claim is a write, and on SQLite a write waits its turn
+        # with every other writer. A worker woken for work that is another's (serve's own
+        # worker when email has a process of its own), or polling an empty outbox, would
+        # otherwise take that turn for nothing, many times a second in a burst.
+        with self._engine.connect() as conn:
+            if conn.execute(inner.with_only_columns(c.id).limit(1)).first() is None:
+                return []
         if self._engine.dialect.name == "postgresql":
             inner = inner.with_for_update(skip_locked=True)
         stmt = (

@@ -141,7 +141,7 @@ class Pipeline:
         never come here: a transaction must not wait on the network. None if the batch
         failed and was rolled back; the caller then handles each message alone."""
         try:
-            prepared = [self._prepare(item) for item in batch]
+            prepared = self._prepare_many(batch)
             with UnitOfWork(self.engine, self.now) as uow:
                 outcomes = [self._apply(uow, i, p) for i, p in zip(batch, prepared, strict=True)]
                 uow.commit()
@@ -182,16 +182,23 @@ class Pipeline:
     def _prepare(self, item: StoredInbound) -> _Prepared:
         """Decode and classify, before the first write: on SQLite the write lock is held
         from the first write to the commit, and the intake waits on it."""
-        try:
-            decoded = self._decode(item)
-        except InvalidPayloadError as exc:
-            return _Prepared(None, str(exc), None)
-        result = None
-        if decoded.no_reply_reason is None:
-            msg = decoded.message
-            text = "\n".join(part for part in (msg.subject, msg.body) if part)
-            result = self.classifier.classify(text)
-        return _Prepared(decoded, None, result)
+        return self._prepare_many([item])[0]
+
+    def _prepare_many(self, batch: list[StoredInbound]) -> list[_Prepared]:
+        """`_prepare` for a batch, classified in one call (the model runs them together)."""
+        decoded: list[tuple[DecodedInbound | None, str | None]] = []
+        for item in batch:
+            try:
+                decoded.append((self._decode(item), None))
+            except InvalidPayloadError as exc:
+                decoded.append((None, str(exc)))
+        texts = {
+            n: "\n".join(part for part in (d.message.subject, d.message.body) if part)
+            for n, (d, _) in enumerate(decoded)
+            if d is not None and d.no_reply_reason is None
+        }
+        results = dict(zip(texts, self.classifier.classify_many(list(texts.values())), strict=True))
+        return [_Prepared(d, invalid, results.get(n)) for n, (d, invalid) in enumerate(decoded)]
 
     def _handle(self, uow: UnitOfWork, item: StoredInbound) -> Outcome:
         return self._apply(uow, item, self._prepare(item))
@@ -288,7 +295,10 @@ class Pipeline:
         if result.needs:
             uow.add_contact_needs(contact_id, result.needs)
 
-        officers = effective_officers(uow.conn)  # OOO: leave as edited in the dashboard
+        # OOO: leave as edited in the dashboard, read once per transaction (a batch of mail)
+        officers = uow.memo.get("officers")
+        if officers is None:
+            officers = uow.memo["officers"] = effective_officers(uow.conn)
         officer = _officer_for(officers, msg.recipient)
         away = officer is not None and _is_away(officer, now)
         team_id = self.route(channel, topic, urgency, msg.recipient)
@@ -478,13 +488,11 @@ class Pipeline:
             return f"address on hold: {hold}"
         caps = self.settings.email.caps
         since = now - timedelta(minutes=caps.per_sender_minutes)
-        if uow.count_auto_replies(recipient=msg.sender, since=since) >= caps.per_sender:
+        subject = _norm_subject(msg.subject) or None
+        to_sender, on_subject = uow.auto_replies_to(msg.sender, since=since, subject=subject)
+        if to_sender >= caps.per_sender:
             return f"per-sender cap: {caps.per_sender} in {caps.per_sender_minutes} minutes"
-        subject = _norm_subject(msg.subject)
-        if subject and (
-            uow.count_auto_replies(recipient=msg.sender, since=since, subject=subject)
-            >= caps.per_sender_same_subject
-        ):
+        if subject and on_subject >= caps.per_sender_same_subject:
             return (
                 f"same-subject cap: {caps.per_sender_same_subject} "
                 f"in {caps.per_sender_minutes} minutes"

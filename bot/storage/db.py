@@ -8,12 +8,13 @@ import os
 import threading
 import weakref
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
 from sqlalchemy.engine import make_url
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
@@ -153,6 +154,9 @@ def _serialise_writers(engine: sa.Engine) -> None:
 
 
 def alembic_config(engine: sa.Engine) -> Config:
+    # Alembic is imported here, not at the top: a sending process never migrates.
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.attributes["engine"] = engine
@@ -161,4 +165,6 @@ def alembic_config(engine: sa.Engine) -> Config:
 
 def migrate(engine: sa.Engine) -> None:
     """Bring the schema to the newest revision (idempotent)."""
+    from alembic import command
+
     command.upgrade(alembic_config(engine), "head")

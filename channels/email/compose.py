@@ -20,7 +20,7 @@ from channels.email.headers import RememberingHeaderRegistry, message_ids
 
 # SMTP policy: CRLF line endings, what the wire and DKIM signers expect. The fixed headers
 # every acknowledgement carries are parsed once, not once per message.
-_POLICY = SMTP.clone(header_factory=RememberingHeaderRegistry())
+_POLICY = SMTP.clone(header_factory=RememberingHeaderRegistry(maxsize=128))
 
 _REPLY_PREFIX = re.compile(r"^\s*(re|aw|sv|antw|vs)\s*(\[\d+\])?\s*:", re.IGNORECASE)
 
