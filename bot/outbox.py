@@ -108,6 +108,40 @@ class OutboxWorker:
             frozenset(channels) if channels is not None else None
         )
         self._also_wake: list[Callable[[], None]] = []
+        self._claim_built: tuple[frozenset[Channel] | None, sa.Select[Any], sa.Update] | None = None
+
+    def _claim_statements(self) -> tuple[sa.Select[Any], sa.Update]:
+        """The look and the claim, built once for this worker's channels (building them and
+        their cache keys cost more than running them)."""
+        built = self._claim_built
+        if built is not None and built[0] == self.channels:
+            return built[1], built[2]
+        c = t.outbox.c
+        now: sa.BindParameter[datetime] = sa.bindparam("b_now")
+        ready = sa.or_(
+            sa.and_(c.status == "pending", c.next_attempt_at <= now),
+            sa.and_(c.status == "sending", c.locked_until < now),  # a dead worker's lease
+        )
+        mine = sa.select(c.id).where(ready)
+        if self.channels is not None:
+            mine = mine.where(c.channel.in_(sorted(ch.value for ch in self.channels)))
+        look = mine.limit(1)
+        inner = mine.order_by(c.next_attempt_at, c.id).limit(sa.bindparam("b_limit"))
+        if self._engine.dialect.name == "postgresql":
+            inner = inner.with_for_update(skip_locked=True)
+        take = (
+            t.outbox.update()
+            .where(c.id.in_(inner.scalar_subquery()))
+            .values(
+                status="sending",
+                locked_by=sa.bindparam("b_worker"),
+                locked_until=sa.bindparam("b_until"),
+                attempts=c.attempts + 1,
+            )
+            .returning(*t.outbox.c)
+        )
+        self._claim_built = (self.channels, look, take)
+        return look, take
 
     @property
     def senders(self) -> SenderRegistry:
@@ -125,37 +159,22 @@ class OutboxWorker:
 
     def claim(self, limit: int = 20) -> list[ClaimedMessage]:
         now = self._clock()
-        c = t.outbox.c
-        ready = sa.or_(
-            sa.and_(c.status == "pending", c.next_attempt_at <= now),
-            sa.and_(c.status == "sending", c.locked_until < now),  # a dead worker's lease
-        )
-        inner = sa.select(c.id).where(ready)
-        if self.channels is not None:
-            inner = inner.where(c.channel.in_(sorted(ch.value for ch in self.channels)))
-        inner = inner.order_by(c.next_attempt_at, c.id).limit(limit)
+        look, take = self._claim_statements()
         # Look before claiming: the claim is a write, and on SQLite a write waits its turn
         # with every other writer. A worker woken for work that is another's (serve's own
         # worker when email has a process of its own), or polling an empty outbox, would
         # otherwise take that turn for nothing, many times a second in a burst.
         with self._engine.connect() as conn:
-            if conn.execute(inner.with_only_columns(c.id).limit(1)).first() is None:
+            if conn.execute(look, {"b_now": now}).first() is None:
                 return []
-        if self._engine.dialect.name == "postgresql":
-            inner = inner.with_for_update(skip_locked=True)
-        stmt = (
-            t.outbox.update()
-            .where(c.id.in_(inner.scalar_subquery()))
-            .values(
-                status="sending",
-                locked_by=self.worker_id,
-                locked_until=now + timedelta(seconds=self._settings.lease_seconds),
-                attempts=c.attempts + 1,
-            )
-            .returning(*t.outbox.c)
-        )
+        params = {
+            "b_now": now,
+            "b_limit": limit,
+            "b_worker": self.worker_id,
+            "b_until": now + timedelta(seconds=self._settings.lease_seconds),
+        }
         with self._engine.begin() as conn:
-            rows = conn.execute(stmt).all()
+            rows = conn.execute(take, params).all()
         return [_row_to_claimed(r) for r in sorted(rows, key=lambda r: r.id)]
 
     async def deliver(self, claimed: ClaimedMessage, holds: Mapping[int, str] | None = None) -> str:

@@ -81,6 +81,13 @@ _ACTIVE_HOLD = sa.select(_ah.reason).where(
     _ah.address == sa.bindparam("b_address"),
     sa.or_(_ah.until.is_(None), _ah.until > sa.bindparam("b_now")),
 )
+_in = t.inbound_messages.c
+_PENDING_INBOUND = (
+    sa.select(_in.id, _in.channel, _in.source, _in.source_key, _in.raw, _in.status, _in.attempts)
+    .where(_in.status == "received")
+    .order_by(_in.id)
+    .limit(sa.bindparam("b_limit"))
+)
 _ob = t.outbox.c
 _OUTBOX_BY_KEY = sa.select(_ob.id).where(_ob.idempotency_key == sa.bindparam("b_key"))
 _INSERT_OUTBOX = t.outbox.insert()
@@ -155,13 +162,7 @@ class UnitOfWork:
         return StoredInbound(*row)
 
     def pending_inbound(self, limit: int = 50) -> list[StoredInbound]:
-        c = t.inbound_messages.c
-        rows = self.conn.execute(
-            sa.select(c.id, c.channel, c.source, c.source_key, c.raw, c.status, c.attempts)
-            .where(c.status == "received")
-            .order_by(c.id)
-            .limit(limit)
-        ).all()
+        rows = self.conn.execute(_PENDING_INBOUND, {"b_limit": limit}).all()
         return [StoredInbound(*row) for row in rows]
 
     def note_inbound_attempt(self, inbound_id: int) -> None:
