@@ -23,6 +23,9 @@ def _email_senders(args: argparse.Namespace, app: Any) -> list[list[str]]:
 
     if app.senders.find(Channel.EMAIL) is None:
         return []
+    url = app.engine.url
+    if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+        return []  # a database in this process's memory: no other process could see it
     config = ["--config", str(args.config)] if args.config else []
     command = [sys.executable, "-m", "bot", *config, "outbox", "--channel", "email"]
     command += ["--wake-stdin", "--log-level", args.log_level]
