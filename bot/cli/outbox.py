@@ -39,6 +39,8 @@ def register(subparsers: Any) -> None:
 
 
 def _outbox(args: argparse.Namespace) -> int:
+    import sqlalchemy as sa
+
     from bot.bootstrap import bootstrap_sending
     from bot.cli import CliError
     from bot.cli.common import settings_from
@@ -58,6 +60,10 @@ def _outbox(args: argparse.Namespace) -> int:
     if missing:
         engine.dispose()
         raise CliError(f"not configured, so nothing to send: {', '.join(missing)}")
+    if not sa.inspect(engine).has_table("outbox"):
+        # It never migrates (serve does, and two migrations at once could collide).
+        engine.dispose()
+        raise CliError(f"no Doorstep tables in {engine.url!r}: start `doorstep serve` first")
     if args.wake_stdin:
         # Serve owns this process's life: Ctrl-C in a terminal, or a service manager's
         # SIGTERM, reaches the whole process group, and serve closes our stdin when it stops.

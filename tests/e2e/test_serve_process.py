@@ -240,3 +240,32 @@ def test_doorstep_outbox_says_when_there_is_nothing_it_could_send(tmp_path: Path
     )
     assert done.returncode == 2
     assert "not configured, so nothing to send: email" in done.stderr
+
+
+def test_doorstep_outbox_on_a_database_serve_has_not_set_up_says_so(
+    tmp_path: Path, smtp_sink: SmtpSink
+) -> None:
+    config = tmp_path / "config.yml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "doorstep": {
+                    "database_url": f"sqlite:///{tmp_path / 'empty.db'}",
+                    "email": {
+                        "from_address": TEST_USER,
+                        "smtp": {"host": smtp_sink.host, "port": smtp_sink.port},
+                    },
+                }
+            }
+        ),
+        encoding="utf-8",
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "--config", str(config), "outbox"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "no Doorstep tables" in done.stderr and "start `doorstep serve` first" in done.stderr
