@@ -9,19 +9,30 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 from email.header import decode_header, make_header
 from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import Message
 from email.utils import getaddresses
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 _FOLD = re.compile(r"\r?\n[ \t]*")
 _MSG_ID = re.compile(r"<([^<>\s]+)>")
+_SHORT = 4000  # characters: longer values are rare, and keeping them would make caches heavy
 
 
-def _decode(raw: str) -> str:
-    # Loop protection and parsing read the same few headers many times per mail; decoding
-    # is a pure function of the raw value, so short values are remembered (bounded).
-    return _decode_remembered(raw) if len(raw) <= 4000 else _decode_value(raw)
+def _remembered(fn: Callable[..., T], size: Callable[..., int], maxsize: int) -> Callable[..., T]:
+    """`fn` with its results remembered for arguments whose `size` is short: loop protection
+    and parsing read the same few headers many times per mail, and these are pure functions
+    of immutable values. Bounded in entries (least recently used go) and in what each keeps."""
+    cached = functools.lru_cache(maxsize=maxsize)(fn)
+
+    def call(*args: Any) -> T:
+        return cached(*args) if size(*args) <= _SHORT else fn(*args)
+
+    return call
 
 
 def _decode_value(raw: str) -> str:
@@ -36,7 +47,7 @@ def _decode_value(raw: str) -> str:
         return unfolded
 
 
-_decode_remembered = functools.lru_cache(maxsize=4096)(_decode_value)
+_decode = _remembered(_decode_value, len, maxsize=4096)
 
 
 def header_values(message: Message, name: str) -> list[str]:
@@ -65,9 +76,7 @@ def addresses(message: Message, name: str) -> list[tuple[str, str]]:
     values = header_values(message, name)
     if not values:
         return []
-    if sum(len(value) for value in values) <= 4000:
-        return list(_addresses_remembered(tuple(values)))
-    return list(_addresses_of(tuple(values)))
+    return list(_addresses(tuple(values)))
 
 
 def _addresses_of(values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
@@ -83,7 +92,7 @@ def _addresses_of(values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     return tuple(found)
 
 
-_addresses_remembered = functools.lru_cache(maxsize=4096)(_addresses_of)
+_addresses = _remembered(_addresses_of, lambda values: sum(map(len, values)), maxsize=4096)
 
 
 def first_address(message: Message, name: str) -> str | None:
@@ -117,7 +126,12 @@ class RememberingHeaderRegistry(HeaderRegistry):
 
     def __init__(self, maxsize: int = 1024) -> None:
         super().__init__()
-        self._parse = functools.lru_cache(maxsize=maxsize)(super().__call__)
+        # Values set from objects (not hashable) are never remembered.
+        self._parse = _remembered(
+            super().__call__,
+            lambda _name, value: len(value) if type(value) is str else _SHORT + 1,
+            maxsize=maxsize,
+        )
         # The standard registry makes a new class with type() for every header it parses
         # and for every header set on a message (its max_count is looked up through it):
         # a tenth of the sending process's time in a burst. One class per name will do.
@@ -127,7 +141,4 @@ class RememberingHeaderRegistry(HeaderRegistry):
         return self._class_for(name.lower())
 
     def __call__(self, name: str, value: object) -> BaseHeader:
-        if type(value) is not str or len(value) > 4000:
-            # Set from objects (not hashable), or long enough to make the cache heavy.
-            return super().__call__(name, value)
         return self._parse(name, value)
