@@ -27,6 +27,7 @@ import yaml
 from bench.table import print_table
 from tests.support.dovecot import DovecotServer, dovecot_available
 from tests.support.net import free_port
+from tests.support.procs import children
 
 REPO = Path(__file__).resolve().parents[1]
 USER = "housing@landlord.example"
@@ -96,20 +97,6 @@ def _peak_rss_mb(pid: int) -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return float("nan")
-
-
-def _children(pid: int) -> list[int]:
-    """The processes `doorstep serve` started (its email sending process)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid:
-                found.append(int(entry.name))
-    return found
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -210,7 +197,7 @@ def main() -> None:
             # would, so the figure is Doorstep's rate and not the cost of an IMAP login.
             sent_at: dict[str, float] = {}
             imap = dovecot.client(USER)
-            busy = [process.pid, *_children(process.pid)]
+            busy = [process.pid, *children(process.pid)]
             cpu_before = [_cpu_seconds(pid) for pid in busy]
             first = time.monotonic()
             for n in range(SINGLES, SINGLES + burst):
@@ -228,7 +215,7 @@ def main() -> None:
             total = arrivals.count
             distinct = len(set(arrivals.answers))
             peak = _peak_rss_mb(process.pid)
-            helpers = [_peak_rss_mb(child) for child in _children(process.pid)]
+            helpers = [_peak_rss_mb(child) for child in children(process.pid)]
         finally:
             arrivals.stop()
             process.terminate()

@@ -64,6 +64,14 @@ def drop_pg_schema(schema: str) -> None:
     admin.dispose()
 
 
+def need_postgresql(pg_available: bool) -> None:
+    """Skip a PostgreSQL case where the server is not running; in CI, where it must be, fail."""
+    if not pg_available:
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL is not reachable at {PG_URL}")
+        pytest.skip("PostgreSQL is not running on 127.0.0.1:5432")
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def engine(
     request: pytest.FixtureRequest, tmp_path: Path, pg_available: bool
@@ -74,11 +82,27 @@ def engine(
         yield eng
         eng.dispose()
         return
-    if not pg_available:
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL is not reachable at {PG_URL}")
-        pytest.skip("PostgreSQL is not running on 127.0.0.1:5432")
+    need_postgresql(pg_available)
     eng, schema = make_pg_engine()
     yield eng
     eng.dispose()
     drop_pg_schema(schema)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, pg_available: bool
+) -> Iterator[str]:
+    """A database on each real backend as a URL, for code that opens its own connections
+    (a CLI command, a server process): a new SQLite file, or a PostgreSQL schema of its own,
+    already migrated, that the URL's search_path chooses."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'doorstep.db'}"
+        return
+    need_postgresql(pg_available)
+    eng, schema = make_pg_engine()
+    eng.dispose()
+    try:
+        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        drop_pg_schema(schema)

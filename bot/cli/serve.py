@@ -20,12 +20,10 @@ def _email_senders(args: argparse.Namespace, app: Any) -> list[list[str]]:
     """Commands for the processes that send email beside this one (`outbox.email_processes`),
     with this process's configuration file, environment and log level."""
     from bot.domain.model import Channel
+    from bot.storage.db import sqlite_in_memory
 
-    if app.senders.find(Channel.EMAIL) is None:
+    if Channel.EMAIL not in app.senders or sqlite_in_memory(app.engine.url):
         return []
-    url = app.engine.url
-    if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
-        return []  # a database in this process's memory: no other process could see it
     config = ["--config", str(args.config)] if args.config else []
     command = [sys.executable, "-m", "bot", *config, "outbox", "--channel", "email"]
     command += ["--wake-stdin", "--log-level", args.log_level]

@@ -467,7 +467,7 @@ class Pipeline:
         """Per-thread cap (Zammad: 10 in 10 minutes): two robots must not talk forever."""
         caps = self.settings.email.caps
         since = now - timedelta(minutes=caps.per_thread_minutes)
-        sent = uow.count_auto_replies(recipient="", since=since, interaction_id=interaction_id)
+        sent = uow.auto_replies_in(interaction_id, since=since)
         if sent >= caps.per_thread:
             return f"per-thread cap: {caps.per_thread} in {caps.per_thread_minutes} minutes"
         return None

@@ -97,9 +97,17 @@ _turns: weakref.WeakValueDictionary[str, _WriterTurn] = weakref.WeakValueDiction
 _turns_lock = threading.Lock()
 
 
-def _turn_for(database: str | None) -> _WriterTurn:
-    in_memory = database in (None, "", ":memory:") or "mode=memory" in (database or "")
-    if in_memory or database is None:
+def sqlite_in_memory(url: sa.URL) -> bool:
+    """An SQLite database that lives in this process's memory: no other process can see it."""
+    database = url.database
+    return url.get_backend_name() == "sqlite" and (
+        database in (None, "", ":memory:") or "mode=memory" in (database or "")
+    )
+
+
+def _turn_for(url: sa.URL) -> _WriterTurn:
+    database = url.database
+    if sqlite_in_memory(url) or database is None:
         return _WriterTurn(None)  # one connection's own database: nobody else writes to it
     path = Path(database.removeprefix("file:").split("?", 1)[0]).resolve()
     with _turns_lock:
@@ -121,7 +129,7 @@ def _serialise_writers(engine: sa.Engine) -> None:
     own (pysqlite begins the transaction there), and given back after COMMIT or ROLLBACK;
     readers never wait (WAL).
     """
-    turn = _turn_for(engine.url.database)
+    turn = _turn_for(engine.url)
 
     @sa.event.listens_for(engine, "before_cursor_execute")
     def _take_turn(conn: sa.Connection, _cursor: Any, statement: str, *_args: Any) -> None:

@@ -5,7 +5,6 @@ A `UnitOfWork` opens a transaction; nothing is written unless `commit()` is call
 
 from __future__ import annotations
 
-import functools
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -81,11 +80,10 @@ _ACTIVE_HOLD = sa.select(_ah.reason).where(
     _ah.address == sa.bindparam("b_address"),
     sa.or_(_ah.until.is_(None), _ah.until > sa.bindparam("b_now")),
 )
-_in = t.inbound_messages.c
 _PENDING_INBOUND = (
-    sa.select(_in.id, _in.channel, _in.source, _in.source_key, _in.raw, _in.status, _in.attempts)
-    .where(_in.status == "received")
-    .order_by(_in.id)
+    sa.select(_ib.id, _ib.channel, _ib.source, _ib.source_key, _ib.raw, _ib.status, _ib.attempts)
+    .where(_ib.status == "received")
+    .order_by(_ib.id)
     .limit(sa.bindparam("b_limit"))
 )
 _ob = t.outbox.c
@@ -417,23 +415,10 @@ class UnitOfWork:
         ).first()
         return None if row is None else str(row.reason)
 
-    def count_auto_replies(
-        self,
-        *,
-        recipient: str,
-        since: datetime,
-        subject: str | None = None,
-        interaction_id: int | None = None,
-    ) -> int:
-        params: dict[str, Any] = {"b_since": since}
-        if interaction_id is not None:
-            params["b_interaction"] = interaction_id
-        else:
-            params["b_recipient"] = recipient
-        if subject is not None:
-            params["b_subject"] = subject
-        query = _count_auto_replies(interaction_id is not None, subject is not None)
-        return int(self.conn.execute(query, params).scalar_one())
+    def auto_replies_in(self, interaction_id: int, *, since: datetime) -> int:
+        """Automatic replies in one thread since `since` (the per-thread cap)."""
+        params = {"b_interaction": interaction_id, "b_since": since}
+        return int(self.conn.execute(_AUTO_REPLIES_IN, params).scalar_one())
 
     def auto_replies_to(
         self, recipient: str, *, since: datetime, subject: str | None
@@ -525,19 +510,11 @@ _AUTO_REPLIES_TO = sa.select(
 )
 
 
-@functools.cache
-def _count_auto_replies(by_interaction: bool, by_subject: bool) -> sa.Select[tuple[int]]:
-    c = t.outbox.c
-    query = sa.select(sa.func.count()).where(
-        c.auto.is_(True), c.created_at >= sa.bindparam("b_since")
-    )
-    if by_interaction:
-        query = query.where(c.interaction_id == sa.bindparam("b_interaction"))
-    else:
-        query = query.where(c.recipient == sa.bindparam("b_recipient"))
-    if by_subject:
-        query = query.where(c.meta["thread_subject"].as_string() == sa.bindparam("b_subject"))
-    return query
+_AUTO_REPLIES_IN = sa.select(sa.func.count()).where(
+    _ob.auto.is_(True),
+    _ob.created_at >= sa.bindparam("b_since"),
+    _ob.interaction_id == sa.bindparam("b_interaction"),
+)
 
 
 # INSERT ... ON CONFLICT DO NOTHING RETURNING, the same words on SQLite (3.35+) and PostgreSQL.

@@ -198,8 +198,14 @@ class _Session:
         """IDLE until the server says something, `seconds` pass, or `stop` is set."""
         client = self._client()
         client.idle()
+        # imaplib files the untagged responses it reads outside IDLE (those of the last
+        # command, and any the server sends before its "+ idling") in a dict of its own,
+        # where idle_check never looks. New mail announced there would wait for the safety
+        # re-scan (a minute): count it as the server having spoken.
+        early = client._imap.untagged_responses
+        announced = any(early.pop(kind, None) for kind in ("EXISTS", "RECENT"))
         deadline = time.monotonic() + seconds
-        responses: list[Any] = []
+        responses: list[Any] = [b"announced before IDLE"] if announced else []
         while not stop.is_set() and not responses:
             remaining = deadline - time.monotonic()
             if remaining <= 0:

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -24,9 +24,9 @@ import yaml
 from bot.domain.model import Channel, OutboundMessage
 from bot.storage.db import create_engine, migrate
 from bot.storage.repository import UnitOfWork
-from tests.conftest import PG_URL, drop_pg_schema, make_pg_engine
 from tests.support.dovecot import TEST_PASSWORD, TEST_USER, DovecotServer
 from tests.support.net import free_port
+from tests.support.procs import children
 from tests.support.smtp_sink import SmtpSink
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
@@ -43,19 +43,6 @@ def _mail(n: int) -> bytes:
     ).encode()
 
 
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid and fields[0] != "Z":
-                found.append(int(entry.name))
-    return found
-
-
 def _wait(check: Callable[[], object], timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while not check():
@@ -68,56 +55,44 @@ def _answered(sink: SmtpSink) -> Counter[str]:
     return Counter(str(m.message["In-Reply-To"]) for m in sink.messages)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(
-    request: pytest.FixtureRequest, tmp_path: Path, pg_available: bool
-) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'doorstep.db'}"
-        return
-    if not pg_available:
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL is not reachable at {PG_URL}")
-        pytest.skip("PostgreSQL is not running on 127.0.0.1:5432")
-    engine, schema = make_pg_engine()
-    engine.dispose()
-    try:
-        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        drop_pg_schema(schema)
+def _config(tmp_path: Path, doorstep: dict[str, object]) -> Path:
+    config = tmp_path / "config.yml"
+    config.write_text(yaml.safe_dump({"doorstep": doorstep}), encoding="utf-8")
+    return config
+
+
+def _outbox_by_hand(config: Path) -> subprocess.CompletedProcess[str]:
+    """`doorstep outbox` run to its end (the cases where it refuses to start)."""
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "--config", str(config), "outbox"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_serve_sends_email_from_a_process_of_its_own(
     database_url: str, dovecot: DovecotServer, smtp_sink: SmtpSink, tmp_path: Path
 ) -> None:
-    config = tmp_path / "config.yml"
-    config.write_text(
-        yaml.safe_dump(
-            {
-                "doorstep": {
-                    "database_url": database_url,
-                    "nlu": {"model_dir": str(tmp_path / "nlu")},
-                    "email": {
-                        "from_address": TEST_USER,
-                        "mailboxes": [
-                            {
-                                "name": "housing",
-                                "host": dovecot.host,
-                                "port": dovecot.port,
-                                "security": "none",
-                                "username": TEST_USER,
-                                "password": TEST_PASSWORD,
-                            }
-                        ],
-                        "smtp": {"host": smtp_sink.host, "port": smtp_sink.port,
-                                 "security": "none"},
-                    },
-                    "outbox": {"poll_seconds": 0.2, "email_processes": 1},
-                }
-            }
-        ),
-        encoding="utf-8",
-    )  # fmt: skip
+    mailbox = {
+        "name": "housing",
+        "host": dovecot.host,
+        "port": dovecot.port,
+        "security": "none",
+        "username": TEST_USER,
+        "password": TEST_PASSWORD,
+    }
+    smtp = {"host": smtp_sink.host, "port": smtp_sink.port, "security": "none"}
+    config = _config(
+        tmp_path,
+        {
+            "database_url": database_url,
+            "nlu": {"model_dir": str(tmp_path / "nlu")},
+            "email": {"from_address": TEST_USER, "mailboxes": [mailbox], "smtp": smtp},
+            "outbox": {"poll_seconds": 0.2, "email_processes": 1},
+        },
+    )
     port = free_port("127.0.0.1")
     serve = subprocess.Popen(
         [sys.executable, "-m", "bot", "--config", str(config), "serve", "--port", str(port),
@@ -134,8 +109,8 @@ def test_serve_sends_email_from_a_process_of_its_own(
                 return False
 
         _wait(healthy, 120, "doorstep serve did not start")
-        _wait(lambda: len(_children(serve.pid)) == 1, 30, "no sending process")
-        (sending,) = _children(serve.pid)
+        _wait(lambda: len(children(serve.pid)) == 1, 30, "no sending process")
+        (sending,) = children(serve.pid)
 
         for n in range(20):
             dovecot.append(TEST_USER, _mail(n))
@@ -159,14 +134,14 @@ def test_serve_sends_email_from_a_process_of_its_own(
 
         # A sending process that dies is started again, and nothing is lost or doubled.
         os.kill(sending, signal.SIGKILL)
-        _wait(lambda: (kids := _children(serve.pid)) and kids != [sending], 30, "not restarted")
+        _wait(lambda: (kids := children(serve.pid)) and kids != [sending], 30, "not restarted")
         for n in range(200, 210):
             dovecot.append(TEST_USER, _mail(n))
         _wait(lambda: len(_answered(smtp_sink)) == 31, 60, "mail after the restart unanswered")
         time.sleep(1.0)  # anything sent twice would arrive now
         answered = _answered(smtp_sink)
         assert len(answered) == 31 and max(answered.values()) == 1
-        (restarted,) = _children(serve.pid)
+        (restarted,) = children(serve.pid)
         status = httpx.get(f"http://127.0.0.1:{port}/api/status").json()
         assert status["sending_processes"] == [
             {"name": "email sending 1", "pid": restarted, "restarts": 1}
@@ -198,22 +173,10 @@ def test_doorstep_outbox_by_hand_sends_what_is_queued_and_stops_on_sigterm(
         )
         uow.commit()
     engine.dispose()
-    config = tmp_path / "config.yml"
-    config.write_text(
-        yaml.safe_dump(
-            {
-                "doorstep": {
-                    "database_url": url,
-                    "email": {
-                        "from_address": TEST_USER,
-                        "smtp": {"host": smtp_sink.host, "port": smtp_sink.port,
-                                 "security": "none"},
-                    },
-                }
-            }
-        ),
-        encoding="utf-8",
-    )  # fmt: skip
+    smtp = {"host": smtp_sink.host, "port": smtp_sink.port, "security": "none"}
+    config = _config(
+        tmp_path, {"database_url": url, "email": {"from_address": TEST_USER, "smtp": smtp}}
+    )
     worker = subprocess.Popen(
         [sys.executable, "-m", "bot", "--config", str(config), "outbox"], cwd=REPO
     )
@@ -226,18 +189,7 @@ def test_doorstep_outbox_by_hand_sends_what_is_queued_and_stops_on_sigterm(
 
 
 def test_doorstep_outbox_says_when_there_is_nothing_it_could_send(tmp_path: Path) -> None:
-    config = tmp_path / "config.yml"
-    config.write_text(
-        yaml.safe_dump({"doorstep": {"database_url": f"sqlite:///{tmp_path / 'd.db'}"}}),
-        encoding="utf-8",
-    )
-    done = subprocess.run(
-        [sys.executable, "-m", "bot", "--config", str(config), "outbox"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = _outbox_by_hand(_config(tmp_path, {"database_url": f"sqlite:///{tmp_path / 'd.db'}"}))
     assert done.returncode == 2
     assert "not configured, so nothing to send: email" in done.stderr
 
@@ -245,27 +197,14 @@ def test_doorstep_outbox_says_when_there_is_nothing_it_could_send(tmp_path: Path
 def test_doorstep_outbox_on_a_database_serve_has_not_set_up_says_so(
     tmp_path: Path, smtp_sink: SmtpSink
 ) -> None:
-    config = tmp_path / "config.yml"
-    config.write_text(
-        yaml.safe_dump(
-            {
-                "doorstep": {
-                    "database_url": f"sqlite:///{tmp_path / 'empty.db'}",
-                    "email": {
-                        "from_address": TEST_USER,
-                        "smtp": {"host": smtp_sink.host, "port": smtp_sink.port},
-                    },
-                }
-            }
-        ),
-        encoding="utf-8",
+    smtp = {"host": smtp_sink.host, "port": smtp_sink.port}
+    config = _config(
+        tmp_path,
+        {
+            "database_url": f"sqlite:///{tmp_path / 'empty.db'}",
+            "email": {"from_address": TEST_USER, "smtp": smtp},
+        },
     )
-    done = subprocess.run(
-        [sys.executable, "-m", "bot", "--config", str(config), "outbox"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = _outbox_by_hand(config)
     assert done.returncode == 2
     assert "no Doorstep tables" in done.stderr and "start `doorstep serve` first" in done.stderr

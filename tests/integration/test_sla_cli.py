@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -239,25 +238,6 @@ def test_calendar_bad_year_is_a_usage_error(
 
 
 # --------------------------------------------------------------------------- report
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(
-    request: pytest.FixtureRequest, tmp_path: Path, pg_available: bool
-) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'report.db'}"
-        return
-    if not pg_available:
-        if os.environ.get("CI"):
-            pytest.fail("PostgreSQL is not reachable")
-        pytest.skip("PostgreSQL is not running on 127.0.0.1:5432")
-    from tests.conftest import PG_URL, drop_pg_schema, make_pg_engine
-
-    engine, schema = make_pg_engine()
-    engine.dispose()
-    yield f"{PG_URL}?options=-csearch_path%3D{schema}"
-    drop_pg_schema(schema)
 
 
 def at(month: int, day: int, hour: int = 12) -> datetime:
