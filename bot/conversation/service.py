@@ -27,6 +27,7 @@ from actions.wording import deadline_in_words
 from bot.bootstrap import App
 from bot.domain.model import Channel, Topic, Urgency
 from bot.domain.promises import plan_for
+from bot.service.joining import is_own_resident
 from bot.service.pipeline import IDENTITY_KIND
 from bot.storage import tables as t
 from bot.storage.repository import UnitOfWork
@@ -221,6 +222,9 @@ class AssistantService:
             found = uow.interaction_by_reference(req.reference)
             if found is None:
                 raise AssistantError(f"no interaction {req.reference}")
+            # PRIVACY: a conversation acts only on its own resident's case (joining.py).
+            if req.sender and not is_own_resident(uow, found.id, _channel(req.channel), req.sender):
+                raise AssistantError(f"{req.reference} is not this conversation's case")
             return found.id, False
         # A conversation that reached Rasa without Doorstep: open the interaction here, as the
         # pipeline would have (contact, routing, clocks below in _apply_plan).

@@ -514,7 +514,9 @@ PHONE_RE = re.compile(
     r"(?<![\w+])(?:\+44\s?\(?0?\)?\s?|0044\s?|0)(?:\d[\s-]?){8,9}\d(?!\d)",
 )
 REFERENCE_RE = re.compile(
-    r"\b(?:DS-\d{4}-\d{6}|(?:JOB|WO|REP|JB|WK)[-/ ]?\d{4,9})\b"
+    # DS-7KQM-4W3P: our case references (bot/domain/references.py), and the first format
+    r"\b(?:DS-[34679ACDEFGHJKMNPQRTWXY]{4}-?[34679ACDEFGHJKMNPQRTWXY]{4}|"
+    r"DS-\d{4}-\d{6}|(?:JOB|WO|REP|JB|WK)[-/ ]?\d{4,9})\b"
     r"|(?<=job )(?:(?:no|number|ref|reference)\.?:?\s*)?\d{5,9}\b"
     r"|(?<=job no )\d{4,9}\b|(?<=job number )\d{4,9}\b|(?<=job ref )\d{4,9}\b",
     re.IGNORECASE,

@@ -22,6 +22,7 @@ from actions.officers import effective_officers
 from bot.domain.model import Channel, InboundMessage, OutboundMessage, Topic, Urgency
 from bot.domain.promises import plan_for
 from bot.nlu.types import Classification, Classifier
+from bot.service import joining
 from bot.service.clocks import ClockService
 from bot.settings import Officer, Settings
 from bot.storage import tables as t
@@ -35,7 +36,6 @@ log = logging.getLogger(__name__)
 # comes, not after it); large enough that hand-overs between writers stop dominating.
 _TOGETHER = 10
 
-REFERENCE_RE = re.compile(r"\b([A-Z]{2,5}-\d{4}-\d{6})\b", re.IGNORECASE)
 IDENTITY_KIND = {
     Channel.EMAIL: "email",
     Channel.SMS: "phone",
@@ -259,19 +259,20 @@ class Pipeline:
         return self._new_interaction(uow, item, msg, now, result)
 
     def _thread_interaction(self, uow: UnitOfWork, msg: InboundMessage) -> int | None:
-        for text in (msg.subject or "", msg.body[:2000]):
-            for match in REFERENCE_RE.finditer(text):
-                row = uow.interaction_by_reference(match.group(1))
-                if row is not None:
-                    return row.id
-        found = uow.interaction_for_external_ids(msg.channel.value, list(msg.thread_refs))
-        if found is None and msg.channel in _CONVERSATION_BY_SENDER:
+        """The case this message joins, only when its sender is that case's own resident
+        (PRIVACY: bot/service/joining.py); a stranger quoting a reference opens a new case
+        marked "mentions DS-..." and changes nothing of the quoted one."""
+        by_sender = None
+        if msg.channel in _CONVERSATION_BY_SENDER:
             # A text or a direct message has no thread headers: a follow-up from the same
             # number or handle within a day belongs to the conversation still open (ACK-2:
             # no second acknowledgement for "and the hall light too").
             since = self.now() - _CONVERSATION_WINDOW
-            found = uow.recent_open_interaction(msg.channel.value, msg.sender, since)
-        return found
+            by_sender = uow.recent_open_interaction(msg.channel.value, msg.sender, since)
+        decision = joining.decide(uow, msg, by_sender)
+        if decision.interaction_id is None:
+            joining.record_mentions(uow, msg, decision.mentions)
+        return decision.interaction_id
 
     def _suppress(self, uow: UnitOfWork, inbound_id: int, msg: InboundMessage, reason: str) -> None:
         uow.record_suppression(

@@ -14,6 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from bot.domain import references
 from bot.domain.model import Channel, InboundMessage, OutboundMessage
 from bot.storage import tables as t
 
@@ -300,13 +301,25 @@ class UnitOfWork:
             },
         )
         new_id = int(result.inserted_primary_key[0])  # type: ignore[index]
-        # The id is unique, so the reference is too; the year makes it readable on the phone.
-        reference = f"{prefix}-{now.astimezone(UTC).year}-{new_id:06d}"
+        reference = self._unused_reference(prefix)
         self.conn.execute(_UPDATE_INTERACTION, {"b_id": new_id, "reference": reference})
         return InteractionRow(
             new_id, reference, contact_id, channel, topic, urgency, team, owner, "open",
             subject, address,
         )  # fmt: skip
+
+    def _unused_reference(self, prefix: str) -> str:
+        """A random reference no case has (PRIVACY: not guessable, bot/domain/references.py);
+        a collision, about one in billions, draws again."""
+        c = t.interactions.c
+        for _ in range(20):
+            reference = references.new_reference(prefix)
+            taken = self.conn.execute(
+                sa.select(c.id).where(c.reference == reference)
+            ).scalar_one_or_none()
+            if taken is None:
+                return reference
+        raise RuntimeError("no unused reference after 20 draws: is the random source broken?")
 
     def get_interaction(self, interaction_id: int) -> InteractionRow:
         c = t.interactions.c
@@ -349,8 +362,9 @@ class UnitOfWork:
         return None if found is None else int(found)
 
     def interaction_by_reference(self, reference: str) -> InteractionRow | None:
+        reference = references.normalise(reference) or reference.strip().upper()
         found = self.conn.execute(
-            sa.select(t.interactions.c.id).where(t.interactions.c.reference == reference.upper())
+            sa.select(t.interactions.c.id).where(t.interactions.c.reference == reference)
         ).scalar_one_or_none()
         return None if found is None else self.get_interaction(int(found))
 
