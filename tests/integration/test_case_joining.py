@@ -208,3 +208,37 @@ def test_a_new_chat_quoting_a_reference_opens_a_new_case(engine: sa.Engine) -> N
         engine, t.inbound_messages, t.inbound_messages.c.interaction_id == cases[1].id
     )
     assert marked.meta["mentions"] == [reference]
+
+
+def test_the_assistant_acts_only_on_its_own_residents_case(engine: sa.Engine) -> None:
+    """The Rasa path: a conversation naming another resident's reference may neither
+    reclassify nor re-route it (bot/conversation/service.py)."""
+    from bot.conversation.service import AssistantError, AssistantService, RequestIn
+
+    app, _ = make_app(engine, FakeClock(MONDAY_10), _settings())
+    deliver(app, "v1", **{"from": VICTIM}, subject="Threats", body="My neighbour threatens me")
+    (case,) = app.pipeline.process_pending()
+    assert case.interaction_id is not None and case.reference is not None
+    before = _case_state(engine, case.interaction_id)
+    service = AssistantService(app)
+    with pytest.raises(AssistantError, match="not this conversation's case"):
+        service.register(
+            RequestIn(
+                conversation_id="c1",
+                topic="repair",
+                channel="email",
+                sender=STRANGER,
+                reference=case.reference,
+            )
+        )
+    assert _case_state(engine, case.interaction_id) == before
+    done = service.register(
+        RequestIn(
+            conversation_id="c2",
+            topic="asb",
+            channel="email",
+            sender=VICTIM,
+            reference=case.reference,
+        )
+    )
+    assert done.interaction_id == case.interaction_id

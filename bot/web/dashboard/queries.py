@@ -14,6 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from bot.service.joining import mentions_of
 from bot.storage import tables as t
 from bot.web.dashboard.auth import StaffUser
 
@@ -350,6 +351,11 @@ class TimelineEntry:
     # Sorting uses when we stored each thing (one clock for all three kinds); a message's
     # own received time can be earlier (mail delayed on the way) and is what staff see.
     stored_at: datetime | None = None
+    # PRIVACY: who wrote a message and from which address or number (anyone can quote a
+    # reference), and the other cases it quoted (bot/service/joining.py); for what we sent,
+    # where it went.
+    address: str | None = None
+    mentions: tuple[str, ...] = ()
 
 
 def interaction_row(conn: sa.Connection, interaction_id: int) -> Any:
@@ -399,6 +405,7 @@ _EVENT_WORDS = {
     "complaint_escalated": "Escalated to stage 2",
     "complaint_answered": "Complaint answered",
     "complaint_notified": "Complaints team notified",
+    "mentioned_by_other_sender": "Someone else quoted this reference (a new case was opened)",
 }
 
 
@@ -420,10 +427,11 @@ def timeline(conn: sa.Connection, interaction_id: int) -> list[TimelineEntry]:
     ev = t.events.c
     entries: list[TimelineEntry] = []
     for r in conn.execute(
-        sa.select(ib.received_at, ib.stored_at, ib.channel, ib.body, ib.subject, ib.status).where(
-            ib.interaction_id == interaction_id
-        )
-    ).all():
+        sa.select(
+            ib.received_at, ib.stored_at, ib.channel, ib.body, ib.subject, ib.status, ib.sender,
+            ib.meta,
+        ).where(ib.interaction_id == interaction_id)
+    ).all():  # fmt: skip
         text = "\n".join(p for p in (r.subject, r.body) if p) or "(no text)"
         entries.append(
             TimelineEntry(
@@ -433,6 +441,8 @@ def timeline(conn: sa.Connection, interaction_id: int) -> list[TimelineEntry]:
                 r.channel,
                 text,
                 stored_at=r.stored_at,
+                address=r.sender,
+                mentions=tuple(mentions_of(r.meta)),
             )
         )
     for r in conn.execute(
@@ -448,6 +458,7 @@ def timeline(conn: sa.Connection, interaction_id: int) -> list[TimelineEntry]:
                 r.channel,
                 r.body,
                 r.status,
+                address=r.recipient,
             )
         )
     for r in conn.execute(
