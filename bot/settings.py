@@ -194,6 +194,9 @@ class Webchat(_Model):
     poll_seconds: float = Field(default=5.0, gt=0)
     hello_timeout_seconds: float = Field(default=15.0, gt=0)
     demo_page: bool = True  # serve the demo resident page with the widget at /
+    # PRIVACY: a chat token stops working after this long without a message or a visit
+    # (a shared or library computer); the chat's case and history stay.
+    idle_timeout_hours: float = Field(default=24.0, gt=0)
 
 
 class Dashboard(_Model):

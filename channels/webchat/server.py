@@ -25,6 +25,7 @@ import json
 import logging
 import time
 from collections import deque
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -52,6 +53,8 @@ HERE = Path(__file__).parent
 SOCKET_PATH = "/ws/chat"
 WIDGET_PATH = "/widget.js"
 CSS_PATH = "/webchat/widget.css"
+FRAME_PATH = "/webchat/frame"  # the chat itself, in an iframe on our origin (PRIVACY)
+CHAT_JS_PATH = "/webchat/chat.js"
 DEFAULTS_PLACEHOLDER = "__DOORSTEP_DEFAULTS__"
 POLICY_VIOLATION = 1008
 
@@ -112,7 +115,7 @@ class ChatServer:
             autoescape=True,
             undefined=jinja2.StrictUndefined,
         )
-        self._widget_js: str | None = None
+        self._scripts: dict[str, str] = {}
 
     def defaults(self) -> dict[str, Any]:
         """What the widget shows before (or without) a connection: the emergency route must
@@ -127,12 +130,22 @@ class ChatServer:
             "maxChars": self.settings.max_message_chars,
         }
 
-    def widget_js(self) -> str:
-        if self._widget_js is None:
-            source = (HERE / "static" / "widget.js").read_text(encoding="utf-8")
+    def script(self, name: str) -> str:
+        """widget.js (the loader on the landlord's page) or chat.js (the chat in its frame),
+        with the defaults filled in."""
+        if name not in self._scripts:
+            source = (HERE / "static" / name).read_text(encoding="utf-8")
             data = json.dumps(self.defaults()).replace("<", "\\u003c")
-            self._widget_js = source.replace(DEFAULTS_PLACEHOLDER, data, 1)
-        return self._widget_js
+            self._scripts[name] = source.replace(DEFAULTS_PLACEHOLDER, data, 1)
+        return self._scripts[name]
+
+    def widget_js(self) -> str:
+        return self.script("widget.js")
+
+    def frame_page(self) -> str:
+        return self._env.get_template("frame.html").render(
+            org=self.app.settings.organisation, css_path=CSS_PATH, chat_path=CHAT_JS_PATH
+        )
 
     def greeting(self) -> str:
         org = self.app.settings.organisation
@@ -186,8 +199,9 @@ class ChatConnection:
         token = frame.get("token") if isinstance(frame.get("token"), str) else None
         after = frame.get("after")
         after = after if isinstance(after, int) and after > 0 else 0
+        idle = timedelta(hours=server.settings.idle_timeout_hours)
         session, token = await asyncio.to_thread(
-            server.store.open_session, token, server.app.now(), self.ws.headers.get("origin")
+            server.store.open_session, token, server.app.now(), self.ws.headers.get("origin"), idle
         )
         self.session = session
         reset = after > session.last_seq  # the browser remembers more than we have
@@ -205,6 +219,8 @@ class ChatConnection:
                     "greeting": server.greeting(),
                     **server.defaults(),
                     "messagesPerMinute": server.settings.messages_per_minute,
+                    "idleSeconds": int(idle.total_seconds()),
+                    "expired": session.expired,
                 }
             )
             await self.push()
@@ -258,6 +274,13 @@ class ChatConnection:
                 await self.on_message(frame)
             elif isinstance(frame, dict) and frame.get("type") == "ping":
                 await self.send({"type": "pong"})
+            elif isinstance(frame, dict) and frame.get("type") == "end":
+                # "End chat and clear this device": this token stops working now.
+                assert self.session is not None
+                await asyncio.to_thread(self.server.store.end_session, self.session.id)
+                await self.send({"type": "ended"})
+                await self.ws.close()
+                return
 
     async def on_message(self, frame: dict[str, Any]) -> None:
         server = self.server
@@ -346,6 +369,35 @@ def build_router(app: App) -> APIRouter:
             server.widget_js(),
             media_type="text/javascript; charset=utf-8",
             headers={"Cache-Control": "public, max-age=300"},
+        )
+
+    @router.get(CHAT_JS_PATH, include_in_schema=False)
+    def chat_js() -> Response:
+        return Response(
+            server.script("chat.js"),
+            media_type="text/javascript; charset=utf-8",
+            headers={"Cache-Control": "public, max-age=300"},
+        )
+
+    @router.get(FRAME_PATH, response_class=HTMLResponse, include_in_schema=False)
+    def chat_frame(request: Request) -> HTMLResponse:
+        host = request.headers.get("host", "")
+        # Only the landlord's own sites (webchat.allowed_origins) may frame the chat.
+        allowed = server.settings.allowed_origins
+        ancestors = "*" if "*" in allowed else " ".join(["'self'", *allowed])
+        csp = (
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            f"connect-src 'self' ws://{host} wss://{host}; base-uri 'none'; "
+            f"form-action 'none'; frame-ancestors {ancestors}"
+        )
+        return HTMLResponse(
+            server.frame_page(),
+            headers={
+                "Content-Security-Policy": csp,
+                "X-Content-Type-Options": "nosniff",
+                "Referrer-Policy": "no-referrer",
+                "Cache-Control": "no-store",
+            },
         )
 
     @router.get(CSS_PATH, include_in_schema=False)

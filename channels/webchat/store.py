@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -31,6 +31,9 @@ class ChatSession:
     interaction_id: int | None
     reference: str | None
     last_seq: int
+    # A new session started because the browser's token had been idle too long (PRIVACY:
+    # the next person at a shared computer must not see the last one's chat).
+    expired: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +69,7 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _session(row: Any) -> ChatSession:
+def _session(row: Any, *, expired: bool = False) -> ChatSession:
     return ChatSession(
         id=row.id,
         conversation_id=row.conversation_id,
@@ -74,6 +77,7 @@ def _session(row: Any) -> ChatSession:
         interaction_id=row.interaction_id,
         reference=row.reference,
         last_seq=int(row.last_seq),
+        expired=expired,
     )
 
 
@@ -96,17 +100,29 @@ class ChatStore:
     # ---- sessions ------------------------------------------------------------------------
 
     def open_session(
-        self, token: str | None, now: datetime, origin: str | None = None
+        self,
+        token: str | None,
+        now: datetime,
+        origin: str | None = None,
+        idle: timedelta | None = None,
     ) -> tuple[ChatSession, str]:
         """The session for a browser's token, or a new one (with a new token) when the token
-        is missing or unknown. Returns the session and the token the browser should keep."""
+        is missing, unknown, ended or idle for longer than `idle`. Returns the session and
+        the token the browser should keep."""
         c = webchat_sessions.c
+        expired = False
         with self.engine.begin() as conn:
             if token:
                 row = conn.execute(
                     sa.select(webchat_sessions).where(c.token_hash == hash_token(token))
                 ).first()
-                if row is not None:
+                if row is not None and idle is not None and row.last_seen_at < now - idle:
+                    # Idle too long: the token stops working for good (a copy of it, taken
+                    # from a shared computer, cannot be replayed). The chat's messages and
+                    # its case stay: nothing the resident sent is lost.
+                    _revoke(conn, row.id)
+                    expired = True
+                elif row is not None:
                     conn.execute(
                         webchat_sessions.update().where(c.id == row.id).values(last_seen_at=now)
                     )
@@ -125,7 +141,13 @@ class ChatStore:
                 )
             )
             row = conn.execute(sa.select(webchat_sessions).where(c.id == session_id)).one()
-            return _session(row), token
+            return _session(row, expired=expired), token
+
+    def end_session(self, session_id: str) -> None:
+        """ "End chat and clear this device": the session's token stops working at once. The
+        history stays on the server with the case (staff still see it; retention applies)."""
+        with self.engine.begin() as conn:
+            _revoke(conn, session_id)
 
     def get_session(self, session_id: str) -> ChatSession | None:
         with self.engine.connect() as conn:
@@ -186,7 +208,12 @@ class ChatStore:
             conn.execute(
                 webchat_sessions.update()
                 .where(s.id == session_id, s.opening_external_id.is_(None))
-                .values(opening_external_id=external_id, last_seen_at=now)
+                .values(opening_external_id=external_id)
+            )
+            # The idle time runs from the resident's last message, not from when they
+            # opened the page.
+            conn.execute(
+                webchat_sessions.update().where(s.id == session_id).values(last_seen_at=now)
             )
             return ChatLine(seq, "resident", body, now, client_id=client_id)
 
@@ -251,3 +278,12 @@ class ChatStore:
                 .limit(limit)
             ).all()
         return [_line(r) for r in reversed(rows)]
+
+
+def _revoke(conn: sa.Connection, session_id: str) -> None:
+    """Replace the session's token hash with one of a token nobody holds."""
+    conn.execute(
+        webchat_sessions.update()
+        .where(webchat_sessions.c.id == session_id)
+        .values(token_hash=hash_token("revoked:" + secrets.token_urlsafe(32)))
+    )
