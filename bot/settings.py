@@ -199,6 +199,24 @@ class Webchat(_Model):
     idle_timeout_hours: float = Field(default=24.0, gt=0)
 
 
+class Retention(_Model):
+    """How long personal data is kept (UK GDPR storage limitation; bot/privacy/retention.py).
+    A landlord sets its own periods from its retention schedule; these are common ones."""
+
+    raw_payloads_days: int = Field(default=90, ge=1)  # the provider's payload, once parsed
+    chat_transcripts_days: int = Field(default=730, ge=1)  # the widget's history (2 years)
+    closed_interactions_years: int = Field(default=6, ge=1)  # then anonymised (6 years)
+
+
+class Privacy(_Model):
+    """Data protection (bot/privacy): retention, subject access, erasure."""
+
+    retention: Retention = Field(default_factory=Retention)
+    # The team that answers subject access requests (their cases and the `sar` clock);
+    # None: the default team.
+    sar_team: str | None = None
+
+
 class Dashboard(_Model):
     """The staff dashboard (bot/web/dashboard)."""
 
@@ -242,6 +260,7 @@ class Settings(BaseSettings):
     webchat: Webchat = Field(default_factory=Webchat)
     dashboard: Dashboard = Field(default_factory=Dashboard)
     rasa: Rasa = Field(default_factory=Rasa)
+    privacy: Privacy = Field(default_factory=Privacy)
     # Secrets: environment only (DOORSTEP_TWILIO_AUTH_TOKEN, DOORSTEP_SECRET_KEY, ...).
     twilio_account_sid: str | None = None
     twilio_auth_token: str | None = Field(default=None, repr=False)

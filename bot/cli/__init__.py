@@ -16,6 +16,8 @@ _COMMAND_MODULES = (
     "user",
     "appointments",
     "rasa",
+    "sar",
+    "retention",
 )
 
 
