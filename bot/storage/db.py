@@ -20,17 +20,22 @@ MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
 
 def normalise_url(url: str) -> str:
-    """`postgresql://` means psycopg 3 here; SQLite paths get their folder created."""
+    """`postgresql://` means psycopg 3 here; SQLite paths get their folder created, and the
+    file itself readable by its owner only (PRIVACY: SQLite gives -wal and -shm the same)."""
     parsed = make_url(url)
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.drivername.startswith("sqlite") and parsed.database not in (None, "", ":memory:"):
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        if not parsed.database.startswith("file:"):
+            os.close(os.open(parsed.database, os.O_RDWR | os.O_CREAT, 0o600))
     return parsed.render_as_string(hide_password=False)
 
 
 def create_engine(url: str, **kwargs: Any) -> sa.Engine:
     url = normalise_url(url)
+    # PRIVACY: a database error must not quote the values (message bodies, addresses).
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         engine = sa.create_engine(url, connect_args={"timeout": 30}, **kwargs)
 
