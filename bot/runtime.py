@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 WORKER_FACTORIES = (
     "actions.appointments:build_worker",
     "channels.webchat.server:build_worker",
+    "bot.privacy.worker:build_worker",
 )
 
 

@@ -212,6 +212,9 @@ class Privacy(_Model):
     """Data protection (bot/privacy): retention, subject access, erasure."""
 
     retention: Retention = Field(default_factory=Retention)
+    # Apply the retention policy once a day inside `doorstep serve` (false: run
+    # `doorstep retention` from cron instead).
+    daily_retention: bool = True
     # The team that answers subject access requests (their cases and the `sar` clock);
     # None: the default team.
     sar_team: str | None = None

@@ -248,3 +248,21 @@ def test_retention_dry_run_command(
     )
     assert main(["--config", str(config), "retention", "--dry-run"]) == 2
     assert "raw_payload_days" in capsys.readouterr().err
+
+
+def test_the_daily_job_applies_the_policy_once_a_day(engine: sa.Engine) -> None:
+    from bot.privacy.worker import RetentionWorker, build_worker
+
+    clock = FakeClock(MONDAY_10)
+    app = _resident_on_three_channels(engine, clock)
+    worker = build_worker(app)
+    assert isinstance(worker, RetentionWorker)
+    assert worker.run_once() is not None  # never applied: now
+    clock.advance(hours=23)
+    assert worker.run_once() is None  # applied less than a day ago
+    clock.advance(days=90)
+    done = worker.run_once()
+    assert done is not None and done.raw_payloads == 4
+    assert _count(engine, t.events, t.events.c.kind == "retention_applied") == 2
+    app.settings.privacy.daily_retention = False
+    assert build_worker(app) is None
