@@ -18,6 +18,7 @@ _COMMAND_MODULES = (
     "rasa",
     "sar",
     "retention",
+    "case",
 )
 
 

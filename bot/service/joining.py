@@ -17,11 +17,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
 import sqlalchemy as sa
 
 from bot.domain import references
 from bot.domain.model import Channel, InboundMessage
+from bot.service.clocks import ClockService
 from bot.storage import tables as t
 from bot.storage.repository import UnitOfWork
 
@@ -154,3 +156,63 @@ def mentions_of(meta: object) -> list[str]:
         if isinstance(found, list):
             return [str(x) for x in found]
     return []
+
+
+class LinkError(ValueError):
+    """A link staff asked for that cannot be made (the message says why)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Linked:
+    messages: int  # messages moved onto the resident's case
+    trusted: bool  # the sender's address or number now counts as the resident's
+
+
+def link_mention(
+    uow: UnitOfWork,
+    clocks: ClockService,
+    *,
+    mentioning: str,
+    into: str,
+    by: str,
+    trust_sender: bool,
+    now: datetime,
+) -> Linked:
+    """After checking, staff move a case that mentioned another ("mentions DS-...") into
+    it: its messages join the resident's case, the mentioning case is closed as linked and
+    its clocks stop. With `trust_sender` (staff confirmed the sender is the resident, e.g.
+    writing from a work address) the sender's address or number becomes one of the
+    resident's, so their next messages join the case by themselves. Both cases record who
+    linked them."""
+    source = uow.interaction_by_reference(mentioning)
+    target = uow.interaction_by_reference(into)
+    if source is None or target is None:
+        raise LinkError(f"no case {mentioning if source is None else into}")
+    if source.id == target.id:
+        raise LinkError("a case cannot be linked into itself")
+    if source.status in ("closed", "anonymised"):
+        raise LinkError(f"{source.reference} is closed")
+    ib, ci = t.inbound_messages.c, t.contact_identities.c
+    moved = uow.conn.execute(
+        t.inbound_messages.update()
+        .where(ib.interaction_id == source.id)
+        .values(interaction_id=target.id)
+    ).rowcount
+    if trust_sender and source.contact_id != target.contact_id:
+        uow.conn.execute(
+            t.contact_identities.update()
+            .where(ci.contact_id == source.contact_id)
+            .values(contact_id=target.contact_id)
+        )
+    running = tuple(s.clock.policy for s in clocks.open_clocks(uow.conn, source.id))
+    if running:
+        clocks.stop(uow.conn, source.id, running, now)
+    uow.conn.execute(
+        t.interactions.update()
+        .where(t.interactions.c.id == source.id)
+        .values(status="closed", outcome=f"Linked to {target.reference}", updated_at=now)
+    )
+    detail = {"by": by, "messages": int(moved), "trusted_sender": trust_sender}
+    uow.add_event(source.id, "linked_into", {**detail, "reference": target.reference})
+    uow.add_event(target.id, "linked_from", {**detail, "reference": source.reference})
+    return Linked(int(moved), trust_sender)

@@ -242,3 +242,43 @@ def test_the_assistant_acts_only_on_its_own_residents_case(engine: sa.Engine) ->
         )
     )
     assert done.interaction_id == case.interaction_id
+
+
+def test_staff_link_a_mention_after_checking(engine: sa.Engine) -> None:
+    """The resident wrote from their work address: staff check, link the new case into
+    theirs and trust the address; its next message joins by itself."""
+    from bot.service.joining import LinkError, link_mention
+    from bot.storage.repository import UnitOfWork
+
+    app, _ = make_app(engine, FakeClock(MONDAY_10), _settings())
+    deliver(app, "v1", **{"from": VICTIM}, subject="Threats", body="My neighbour threatens me")
+    (case,) = app.pipeline.process_pending()
+    work = "jo@work.example"
+    deliver(app, "w1", **{"from": work}, subject=f"[{case.reference}]", body="more detail")
+    (mention,) = app.pipeline.process_pending()
+    assert mention.interaction_id != case.interaction_id and mention.reference is not None
+    assert case.reference is not None
+
+    with UnitOfWork(engine, app.now) as uow:
+        done = link_mention(
+            uow, app.clocks, mentioning=mention.reference, into=case.reference,
+            by="ada@landlord.example", trust_sender=True, now=app.now(),
+        )  # fmt: skip
+        uow.commit()
+    assert done.messages == 1
+    moved = _rows(engine, t.inbound_messages, t.inbound_messages.c.id == mention.inbound_id)
+    assert moved[0].interaction_id == case.interaction_id
+    (closed,) = _rows(engine, t.interactions, t.interactions.c.id == mention.interaction_id)
+    assert closed.status == "closed" and closed.outcome == f"Linked to {case.reference}"
+    assert not any(
+        c.is_open for c in _rows(engine, t.clocks, t.clocks.c.interaction_id == closed.id)
+    )
+
+    deliver(app, "w2", **{"from": work}, subject=f"Re: [{case.reference}]", body="and again")
+    (joined,) = app.pipeline.process_pending()
+    assert (joined.status, joined.interaction_id) == ("joined", case.interaction_id)
+    with UnitOfWork(engine, app.now) as uow, pytest.raises(LinkError, match="closed"):
+        link_mention(
+            uow, app.clocks, mentioning=mention.reference, into=case.reference, by="x",
+            trust_sender=False, now=app.now(),
+        )  # fmt: skip
