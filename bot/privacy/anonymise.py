@@ -4,7 +4,8 @@ Used by the retention policy (closed cases after their retention period) and by 
 What stays: the reference, channel, topic, urgency, team, dates, clocks and outcomes'
 absence or presence, so the landlord's performance figures (MONITOR: 2-ten, CH01/CH02)
 still add up. What goes: every word the resident wrote, every address and number, names,
-recorded needs, attachments' raw payloads, what we wrote back, and event details.
+recorded needs, attachments' raw payloads, what we wrote back, event details, and the
+case's appointments' name, address and number.
 """
 
 from __future__ import annotations
@@ -85,9 +86,26 @@ def anonymise_interactions(
     events = conn.execute(
         t.events.update().where(ev.interaction_id.in_(ids)).values(detail={})
     ).rowcount
+    handled = sa.select(ib.id).where(ib.interaction_id.in_(ids))
+    conn.execute(
+        t.suppressions.update().where(t.suppressions.c.inbound_id.in_(handled)).values(address=None)
+    )
+    _anonymise_appointments(conn, ids)
     chat_lines = _anonymise_chats(conn, ids)
     contacts = forget_unneeded_contacts(conn, contact_ids)
     return Anonymised(interactions, inbound, outbound, events, chat_lines, contacts)
+
+
+def _anonymise_appointments(conn: sa.Connection, ids: list[int]) -> None:
+    try:
+        from bot.storage.tables_sms import appointments
+    except ImportError:  # pragma: no cover - the appointments area is optional
+        return
+    conn.execute(
+        appointments.update()
+        .where(appointments.c.interaction_id.in_(ids))
+        .values(resident_name=None, phone=REMOVED, email=None, address=REMOVED, cancel_reason=None)
+    )
 
 
 def _anonymise_chats(conn: sa.Connection, ids: list[int]) -> int:
