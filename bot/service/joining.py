@@ -37,6 +37,7 @@ SENDER_KIND = {
 }
 # How far into a message we look for a quoted reference (quoted history is stripped).
 _BODY_SCAN = 2000
+_MAX_QUOTED = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,11 +74,15 @@ def is_own_resident(uow: UnitOfWork, interaction_id: int, channel: Channel, send
 
 
 def quoted_references(msg: InboundMessage) -> list[str]:
+    """The references a message quotes, subject first; at most `_MAX_QUOTED` (a message
+    full of references must not cost a lookup each)."""
     seen: list[str] = []
     for text in (msg.subject or "", msg.body[:_BODY_SCAN]):
         for reference in references.find_references(text):
             if reference not in seen:
                 seen.append(reference)
+            if len(seen) >= _MAX_QUOTED:
+                return seen
     return seen
 
 
