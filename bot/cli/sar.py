@@ -80,7 +80,8 @@ def _export(args: argparse.Namespace) -> int:
     finally:
         engine.dispose()
     counts = ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in done.counts.items())
-    print(f"Subject access request {done.reference}: answer due by {done.due_at:%d %B %Y}.")
+    due = done.due_at.astimezone(ZoneInfo("Europe/London"))
+    print(f"Subject access request {done.reference}: answer due by {due.day} {due:%B %Y}.")
     print(f"Found {counts}.")
     print(f"Written (readable by you only): {done.json_path} and {done.html_path}")
     print("Check it before sending: other people's information may need to be removed.")

@@ -266,3 +266,33 @@ def test_the_daily_job_applies_the_policy_once_a_day(engine: sa.Engine) -> None:
     assert _count(engine, t.events, t.events.c.kind == "retention_applied") == 2
     app.settings.privacy.daily_retention = False
     assert build_worker(app) is None
+
+
+def test_sar_export_and_erase_commands(
+    database_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    for name in list(os.environ):
+        if name.upper().startswith("DOORSTEP_"):
+            monkeypatch.delenv(name)
+    engine = create_engine(database_url)
+    try:
+        migrate(engine)
+        _resident_on_three_channels(engine, FakeClock(MONDAY_10)).close()
+    finally:
+        engine.dispose()
+    config = tmp_path / "config.yml"
+    config.write_text(f'doorstep:\n  database_url: "{database_url}"\n', encoding="utf-8")
+    out = tmp_path / "export"
+    argv = ["--config", str(config), "sar", "export", "--phone", "07700 900555"]
+    assert main([*argv, "--out", str(out), "--received", "2026-12-01"]) == 0
+    printed = capsys.readouterr().out
+    # One month from 1 December is New Year's Day, a bank holiday: the next working day.
+    assert "answer due by 4 January 2027" in printed and "Check it before sending" in printed
+    assert "the boiler is broken too" in (out / "sar.json").read_text(encoding="utf-8")
+
+    assert main(["--config", str(config), "sar", "export", "--email", "nobody@x.example"]) == 2
+    assert "nothing is held" in capsys.readouterr().err
+    erase = ["--config", str(config), "sar", "erase", "--email", JO, "--reason", "DPO ok"]
+    assert main([*erase, "--dry-run"]) == 0
+    assert "Would anonymise 0 closed case(s)" in capsys.readouterr().out
