@@ -282,3 +282,52 @@ def test_staff_link_a_mention_after_checking(engine: sa.Engine) -> None:
             uow, app.clocks, mentioning=mention.reference, into=case.reference, by="x",
             trust_sender=False, now=app.now(),
         )  # fmt: skip
+
+
+def test_real_mail_answering_our_message_id_from_another_address_opens_a_new_case(
+    engine: sa.Engine,
+) -> None:
+    """The email channel's own decoder: In-Reply-To and References naming our
+    acknowledgement thread only from the case's own address."""
+    from email.utils import format_datetime
+
+    from bot.bootstrap import bootstrap
+    from bot.domain.model import Channel
+    from channels.base import CollectingSender
+    from channels.email.adapter import decoder
+    from tests.fakes import KeywordClassifier
+
+    # The parser caps a Date at the real time: the clock is today.
+    today = datetime.now(UTC).replace(microsecond=0)
+    settings = _settings()
+    sender = CollectingSender(Channel.EMAIL)
+    app = bootstrap(
+        settings,
+        engine=engine,
+        classifier=KeywordClassifier(),
+        senders=[sender],
+        decoders={Channel.EMAIL: decoder(settings)},
+        now=FakeClock(today),
+        run_migrations=False,
+    )
+
+    def mail(key: str, sender_address: str, subject: str, refs: str = "") -> None:
+        headers = f"In-Reply-To: {refs}\r\nReferences: {refs}\r\n" if refs else ""
+        raw = (
+            f"From: Someone <{sender_address}>\r\nTo: repairs@landlord.example\r\n"
+            f"Subject: {subject}\r\nMessage-ID: <{key}@mail.example>\r\n{headers}"
+            f"Date: {format_datetime(today)}\r\nContent-Type: text/plain\r\n\r\n"
+            "Please cancel everything, I am fine now.\r\n"
+        ).encode()
+        app.pipeline.store_raw(Channel.EMAIL, "imap:test", key, raw)
+
+    mail("v1", VICTIM, "My neighbour threatens me")
+    (case,) = app.pipeline.process_pending()
+    _send_all(app)
+    our_id = sender.sent[0].meta["message_id"]
+    mail("x1", STRANGER, f"Re: My neighbour [{case.reference}]", our_id)
+    mail("v2", VICTIM, f"Re: My neighbour [{case.reference}]", our_id)
+    stranger, own = app.pipeline.process_pending()
+    assert stranger.status == "processed" and stranger.interaction_id != case.interaction_id
+    assert (own.status, own.interaction_id) == ("joined", case.interaction_id)
+    app.close()
