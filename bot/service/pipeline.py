@@ -543,7 +543,9 @@ def _first_name(name: str | None) -> str | None:
     return cleaned.split()[0].capitalize() if cleaned else None
 
 
-_SUBJECT_PREFIX = re.compile(r"^\s*((re|fw|fwd|aw|sv|antw)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
+_SUBJECT_PREFIX = re.compile(
+    r"^\s*+((re|fw|fwd|aw|sv|antw)\s*+(\[\d++\]\s*+)?:\s*+)+", re.IGNORECASE
+)  # possessive: nested optional spaces were cubic in a run of them
 
 
 def _norm_subject(subject: str | None) -> str:

@@ -17,7 +17,13 @@ import re
 from collections.abc import Callable, Collection
 from email.message import Message
 
-from channels.email.headers import addresses, has_header, header_text, header_values
+from channels.email.headers import (
+    address_field,
+    addresses,
+    has_header,
+    header_text,
+    header_values,
+)
 
 Rule = Callable[[Message, frozenset[str]], str | None]
 
@@ -264,6 +270,17 @@ def _no_sender(message: Message, own: frozenset[str]) -> str | None:
     return "no-sender" if value in ("", "<>") else None
 
 
+def _unparseable_sender(message: Message, own: frozenset[str]) -> str | None:
+    # RFC 5322 parsing had to guess at From (an address posing as a name, a line break in an
+    # encoded name) or found several mailboxes: nobody we may write to (issue 13).
+    problem = address_field(message, "From").problem
+    if problem == "unparseable":
+        return "unparseable-sender"
+    if problem == "several":
+        return "several-senders"
+    return None
+
+
 def _list_headers(message: Message, own: frozenset[str]) -> str | None:
     if any(has_header(message, name) for name in _LIST_HEADERS):
         return "mailing-list"
@@ -300,6 +317,7 @@ RULES: tuple[Rule, ...] = (
     _list_headers,
     _machine_name,
     _no_sender,
+    _unparseable_sender,
     _auto_subject,
 )
 
