@@ -31,6 +31,8 @@ def normalise_url(url: str) -> str:
 
 def create_engine(url: str, **kwargs: Any) -> sa.Engine:
     url = normalise_url(url)
+    # Errors name the statement, never its values: those are residents' words (issue 13/14).
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         engine = sa.create_engine(url, connect_args={"timeout": 30}, **kwargs)
 
