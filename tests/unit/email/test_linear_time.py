@@ -64,6 +64,11 @@ def _failed(value: str) -> object:
     return failed_recipients(message_of(raw_mail(X_Failed_Recipients=value)))
 
 
+def _headers_mail(**headers: str) -> object:
+    parsed = parse_email(raw_mail(**headers))
+    return auto_reply_block_reason(parsed.message), failed_recipients(parsed.message)
+
+
 def _mail_of(body: str) -> object:
     return parse_email(raw_mail(body)).inbound.body
 
@@ -117,6 +122,16 @@ CASES: dict[str, tuple[Callable[[str], object], Callable[[int], str]]] = {
     "rules: words": (analyse, _repeat("gas smell not ")),
     "rules: digits": (analyse, _repeat("0 ")),
     "rules: dotted": (analyse, _repeat("a.")),
+    # The standard library's structured header parser and encoded-word decoder.
+    "header: Content-Type parameters": (
+        lambda s: _headers_mail(Content_Type="text/plain; " + s),
+        _repeat("a=b; "),
+    ),
+    "header: encoded words": (lambda s: _headers_mail(Subject=s), _repeat("=?utf-8?q?a?= ")),
+    "header: Content-Disposition": (
+        lambda s: _headers_mail(Content_Disposition="attachment; filename*=" + s),
+        _repeat("%41"),
+    ),
     "parse: a mail of spaces": (_mail_of, _repeat(" ", "x")),
     "parse: html of unclosed tags": (_html_mail, _repeat("<a ")),
 }
