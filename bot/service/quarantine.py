@@ -50,6 +50,8 @@ class Failure:
 
 def classify(exc: BaseException) -> Failure:
     """What went wrong, in words an admin can act on, with no message content in them."""
+    if isinstance(exc, InvalidPayloadError) and str(exc).startswith("took too long"):
+        return Failure(str(exc)[:200], transient=False)  # the email decoder's time limit
     if isinstance(exc, InvalidPayloadError):
         # Our own words (the parser's reasons name sizes and types, never content).
         return Failure(f"unreadable: {str(exc)[:200]}", transient=False)
