@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from email import errors
@@ -122,8 +123,39 @@ def one_line(text: str) -> str:
 
 
 def address_field(message: Message, name: str) -> AddressField:
-    """The mailboxes of address header `name` (all its occurrences), parsed structurally."""
-    return _address_field(tuple(raw_header_values(message, name)))
+    """The mailboxes of address header `name` (all its occurrences), parsed structurally.
+
+    Remembered per message (loop protection asks for From and Sender a dozen times)."""
+    fields = _FIELDS.get(message)
+    if fields is None:
+        fields = _FIELDS[message] = {}
+    key = name.lower()
+    found = fields.get(key)
+    if found is None:
+        found = fields[key] = _address_field(tuple(raw_header_values(message, name)))
+    return found
+
+
+_FIELDS: weakref.WeakKeyDictionary[Message, dict[str, AddressField]] = weakref.WeakKeyDictionary()
+
+# The everyday forms, read without the (slow) structured parser: `jo@example.org` and
+# `Jo Bloggs <jo@example.org>` with a plain ASCII name (no quotes, no dots, no encoded words,
+# nothing the grammar treats specially). They give exactly what the parser gives
+# (tests/unit/email/test_forged_sender.py checks it); anything else takes the parser.
+_PLAIN_ADDRESS = r"[A-Za-z0-9_%+-]++(?:\.[A-Za-z0-9_%+-]++)*+@[A-Za-z0-9-]++(?:\.[A-Za-z0-9-]++)++"
+_PLAIN_MAILBOX = re.compile(
+    rf"(?P<bare>{_PLAIN_ADDRESS})"
+    rf"|(?P<name>[A-Za-z0-9'-]++(?: [A-Za-z0-9'-]++)*+)? ?<(?P<addr>{_PLAIN_ADDRESS})>"
+)
+
+
+def _plain(value: str) -> Mailbox | None:
+    match = _PLAIN_MAILBOX.fullmatch(value)
+    if match is None:
+        return None
+    if match.group("bare"):
+        return Mailbox("", match.group("bare").lower(), True)
+    return Mailbox(match.group("name") or "", match.group("addr").lower(), True)
 
 
 def _address_field_of(values: tuple[str, ...]) -> AddressField:
@@ -132,6 +164,10 @@ def _address_field_of(values: tuple[str, ...]) -> AddressField:
     for value in values:
         if value.strip() in ("", "<>"):
             continue  # the null sender of a bounce: nobody, but not a malformed somebody
+        plain = _plain(value)
+        if plain is not None:
+            found.append(plain)
+            continue
         if len(value) > _FIELD_MAX:
             problem = "unparseable"
             continue

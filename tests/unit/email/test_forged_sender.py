@@ -128,3 +128,46 @@ def test_sender_stands_in_only_when_from_is_absent() -> None:
         raw_mail(From="victim@resident.example <x@evil.example>", Sender="jo@example.org")
     ).inbound
     assert forged.sender == ""
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "jo@example.org",
+        "Jo.Bloggs@Example.Org",
+        "Jo Bloggs <Jo.Bloggs@Example.org>",
+        "O'Brien-Smith <ob@mail.example.co.uk>",
+        "<jo@example.org>",
+        "jo+repairs@example.org",
+        "J0 <j_0%x@a-b.example>",
+    ],
+)
+def test_the_fast_path_reads_what_the_parser_reads(value: str) -> None:
+    from email.headerregistry import HeaderRegistry
+
+    from channels.email.headers import _plain
+
+    plain = _plain(value)
+    assert plain is not None
+    header = HeaderRegistry()("from", value)
+    assert not header.defects
+    (parsed,) = header.addresses
+    assert (plain.display, plain.address) == (parsed.display_name, parsed.addr_spec.lower())
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "=?utf-8?q?victim@resident.example?= <attacker@evil.example>",
+        "victim@resident.example <attacker@evil.example>",
+        '"Jo" <jo@example.org>',
+        "Jo B. Smith <jo@example.org>",
+        "jo@localhost",
+        "Jo  Bloggs <jo@example.org>",
+        "jo@example.org (Jo)",
+    ],
+)
+def test_anything_else_takes_the_parser(value: str) -> None:
+    from channels.email.headers import _plain
+
+    assert _plain(value) is None
