@@ -271,3 +271,42 @@ async def test_admins_see_the_waiting_room_and_retry_or_take_over(env: Env) -> N
         f"/staff/quarantine/{ids[0]}/by-hand", data={"csrf": "forged"}, follow_redirects=False
     )
     assert refused.status_code == 403
+
+
+def test_forged_senders_are_filed_as_parsed_and_guessed_ones_get_no_reply(
+    engine: sa.Engine,
+) -> None:
+    # Issue 13: the encoded-name forgery is answered to the real address, never the victim;
+    # an unparseable From is stored and shown, gets no reply, and the reason is recorded.
+    app, sender = _app(engine)
+    forged = {
+        "encoded": b"=?utf-8?q?victim@resident.example?= <attacker@evil.example>",
+        "crlf": b"=?utf-8?q?Jo=0D=0ABcc:_attacker2@evil.example?= <attacker3@evil.example>",
+        "guessed": b"victim@resident.example <attacker4@evil.example>",
+    }
+    for key, from_value in forged.items():
+        raw = _mail(key, b"Boiler", b"Broken.").replace(
+            b"From: Jo Bloggs <jo." + key.encode() + b"@example.org>", b"From: " + from_value
+        )
+        _store(app, key, raw)
+    outcomes = {o.inbound_id: o for o in app.pipeline.process_pending()}
+    _send_all(app)
+    recipients = sorted(ack.recipient for ack in sender.sent)
+    assert "victim@resident.example" not in recipients
+    assert not any("attacker2" in r for r in recipients)
+    assert "attacker@evil.example" in recipients
+    rows = _inbound(engine)
+    assert rows["encoded"].sender == "attacker@evil.example"
+    assert rows["guessed"].sender in ("", None)
+    assert outcomes[rows["guessed"].id].status == "suppressed"
+    with engine.connect() as conn:
+        reasons = (
+            conn.execute(
+                sa.select(t.suppressions.c.reason).where(
+                    t.suppressions.c.inbound_id == rows["guessed"].id
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert reasons == ["unparseable-sender"]
