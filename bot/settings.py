@@ -101,6 +101,9 @@ class Email(_Model):
     # Mail dated longer ago than this is stored and routed but not acknowledged (a mailbox's
     # backlog when Doorstep is first connected). 0 turns the check off.
     acknowledge_max_age_days: int = Field(default=7, ge=0)
+    # Read each mail in a child process and quarantine one that takes longer than this
+    # ("took too long"); 0 reads in the worker's own thread (channels/email/adapter.py).
+    decode_timeout_seconds: float = Field(default=0, ge=0)
     caps: LoopCaps = Field(default_factory=LoopCaps)
 
 

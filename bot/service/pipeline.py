@@ -8,9 +8,10 @@ that fails is quarantined with its reason and never blocks the next.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import logging
 import re
-import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -22,10 +23,11 @@ from actions.officers import effective_officers
 from bot.domain.model import Channel, InboundMessage, OutboundMessage, Topic, Urgency
 from bot.domain.promises import plan_for
 from bot.nlu.types import Classification, Classifier
-from bot.service import joining
+from bot.service import joining, quarantine
 from bot.service.clocks import ClockService
 from bot.settings import Officer, Settings
 from bot.storage import tables as t
+from bot.storage.fit import fit_inbound
 from bot.storage.repository import StoredInbound, UnitOfWork, idempotency_key
 from channels.base import DecodedInbound, Decoder, InvalidPayloadError, TurnHandler
 
@@ -49,7 +51,7 @@ class Outcome:
     """What handling one stored message did (for logs, tests and the CLI)."""
 
     inbound_id: int
-    status: str  # processed, joined, suppressed, duplicate, quarantined
+    status: str  # processed, joined, suppressed, duplicate, quarantined, retry
     reason: str | None = None
     interaction_id: int | None = None
     reference: str | None = None
@@ -160,14 +162,23 @@ class Pipeline:
                 outcome = self._handle(uow, item)
                 uow.commit()
         except Exception as exc:  # a poison message must not block the ones behind it
-            reason = f"{type(exc).__name__}: {exc}"
-            log.warning("quarantined inbound %s: %s", item.id, reason)
-            detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+            # The reason is classified and short: never the message, never SQL values.
+            failure = quarantine.classify(exc)
+            if failure.transient and item.attempts + 1 < quarantine.TRANSIENT_ATTEMPTS:
+                log.warning("inbound %s waits for the database: %s", item.id, failure.reason)
+                # The database may still be away: then the count waits, the message too.
+                with contextlib.suppress(Exception), UnitOfWork(self.engine, self.now) as uow:
+                    uow.note_inbound_attempt(item.id)
+                    uow.commit()
+                quarantine.pause_before_retry(item.attempts)
+                return Outcome(item.id, "retry", reason=failure.reason)
+            log.warning("quarantined inbound %s: %s", item.id, failure.reason)
+            log.debug("quarantined inbound %s", item.id, exc_info=True)
             with UnitOfWork(self.engine, self.now) as uow:
-                uow.set_inbound_status(item.id, "quarantined", reason=detail[:2000])
+                uow.set_inbound_status(item.id, "quarantined", reason=failure.reason)
                 uow.note_inbound_attempt(item.id)
                 uow.commit()
-            return Outcome(item.id, "quarantined", reason=reason)
+            return Outcome(item.id, "quarantined", reason=failure.reason)
         if outcome.status in ("processed", "joined") and self.on_enqueued is not None:
             self.on_enqueued()
         return outcome
@@ -189,9 +200,12 @@ class Pipeline:
         decoded: list[tuple[DecodedInbound | None, str | None]] = []
         for item in batch:
             try:
-                decoded.append((self._decode(item), None))
+                found = self._decode(item)
             except InvalidPayloadError as exc:
-                decoded.append((None, str(exc)))
+                decoded.append((None, quarantine.classify(exc).reason))
+                continue
+            # Storable and fitted to its columns before anything reads it (bot/storage/fit.py).
+            decoded.append((dataclasses.replace(found, message=fit_inbound(found.message)), None))
         texts = {
             n: "\n".join(part for part in (d.message.subject, d.message.body) if part)
             for n, (d, _) in enumerate(decoded)
@@ -544,7 +558,9 @@ def _first_name(name: str | None) -> str | None:
     return cleaned.split()[0].capitalize() if cleaned else None
 
 
-_SUBJECT_PREFIX = re.compile(r"^\s*((re|fw|fwd|aw|sv|antw)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
+_SUBJECT_PREFIX = re.compile(
+    r"^\s*+((re|fw|fwd|aw|sv|antw)\s*+(\[\d++\]\s*+)?:\s*+)+", re.IGNORECASE
+)  # possessive: nested optional spaces were cubic in a run of them
 
 
 def _norm_subject(subject: str | None) -> str:

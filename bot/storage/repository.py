@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from bot.domain import references
 from bot.domain.model import Channel, InboundMessage, OutboundMessage
 from bot.storage import tables as t
+from bot.storage.fit import fit_subject, storable
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,7 +282,7 @@ class UnitOfWork:
         classification: dict[str, Any] | None,
         now: datetime,
     ) -> InteractionRow:
-        subject = (subject or "")[:500] or None
+        subject = fit_subject(subject, t.interactions.c.subject) or None
         result = self.conn.execute(
             _INSERT_INTERACTION,
             {
@@ -463,9 +464,11 @@ class UnitOfWork:
                 "auto": message.auto,
                 "recipient": message.recipient,
                 "sender": message.sender,
-                "subject": message.subject,
-                "body": message.body,
-                "html": message.html,
+                # "Re: <the resident's subject> [DS-...]" may outgrow the column; the
+                # reference at the end is kept (bot/storage/fit.py).
+                "subject": fit_subject(message.subject, _ob.subject),
+                "body": storable(message.body),
+                "html": storable(message.html) if message.html is not None else None,
                 "message_id": message_id,
                 "in_reply_to": message.in_reply_to,
                 "references": list(message.references),

@@ -22,6 +22,7 @@ ROUTER_FACTORIES = (
     "channels.sms.webhook:build_router",
     "channels.webchat.server:build_router",
     "bot.web.dashboard:build_router",
+    "bot.web.dashboard.quarantine:build_router",
     "bot.web.appointments:build_router",
     "bot.web.assistant_api:build_router",
 )

@@ -22,7 +22,11 @@ from channels.email.headers import RememberingHeaderRegistry, message_ids
 # every acknowledgement carries are parsed once, not once per message.
 _POLICY = SMTP.clone(header_factory=RememberingHeaderRegistry(maxsize=128))
 
-_REPLY_PREFIX = re.compile(r"^\s*(re|aw|sv|antw|vs)\s*(\[\d+\])?\s*:", re.IGNORECASE)
+# Possessive: "\s*" on both sides of an optional part made a run of spaces cost cubic time.
+_REPLY_PREFIX = re.compile(r"^\s*+(re|aw|sv|antw|vs)\s*+(\[\d++\]\s*+)?:", re.IGNORECASE)
+
+
+_LINE_BREAKS = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
 
 
 class ComposeError(ValueError):
@@ -79,7 +83,12 @@ def build_email(
         mail["Date"] = format_datetime(sent_at.astimezone(UTC))
         mail["From"] = _address(message.sender or from_address, from_name)
         mail["To"] = _address(message.recipient)
-        subject = reply_subject(message.subject, message.in_reply_to is not None)
+        # One line whatever was stored: a CR/LF kept in a case's subject must not make every
+        # later mail on the case fail to compose.
+        one_line = (
+            _LINE_BREAKS.sub(" ", message.subject).strip() if message.subject is not None else None
+        )
+        subject = reply_subject(one_line, message.in_reply_to is not None)
         if subject is not None:
             mail["Subject"] = subject
         if message.in_reply_to:

@@ -17,7 +17,13 @@ import re
 from collections.abc import Callable, Collection
 from email.message import Message
 
-from channels.email.headers import addresses, has_header, header_text, header_values
+from channels.email.headers import (
+    address_field,
+    addresses,
+    has_header,
+    header_text,
+    header_values,
+)
 
 Rule = Callable[[Message, frozenset[str]], str | None]
 
@@ -53,7 +59,7 @@ _AUTO_SUBJECT = re.compile(
     r"^\s*(\[[^\]]{0,40}\]\s*)?\[?("
     # bounces
     r"undeliver(ed|able)\b|undelivered mail returned to sender|returned mail\b"
-    r"|delivery status notification\b|mail delivery (failed|failure|system)\b"
+    r"|delivery status notification\b|mail delivery (failed|failure|system|warning)\b"
     r"|delivery (failure|failed|has failed|notification)\b|failure notice\b"
     r"|non[- ]?deliver(y|able)\b|message (not delivered|delivery failed)|could not send message"
     r"|warning: could not send|mail system error\b|returned to sender\b|delayed mail\b"
@@ -102,6 +108,61 @@ _GENERATED_HEADERS = (
     ("X-Autoresponder", "x-autoreply"),
     ("X-Vacation", "x-autoreply"),
 )
+
+
+# List software's own addresses (RFC 2142 and Mailman, Majordomo, ezmlm, LISTSERV): digests,
+# confirmations and moderation notices come from these, and none of them reads a reply.
+_LIST_LOCAL = re.compile(
+    r"^(owner-.++|.+?-(request|bounces?|owner)([+].*+)?|.+?-return-\d.*+"
+    r"|mailman|majordomo|listserv|listproc|ezmlm|sympa)$",
+    re.IGNORECASE,
+)
+_LIST_SOFTWARE_HEADERS = ("X-Mailman-Version", "X-BeenThere", "X-Ezmlm-Version", "X-Sympa-To")
+# "tenants Digest, Vol 12, Issue 3" (Mailman), "Digest Number 1234" (Yahoo, Groups.io),
+# "[tenants] Digest for ..." (Google Groups).
+_DIGEST_SUBJECT = re.compile(
+    r"\bdigest,?\s++vol(ume)?\b|\bdigest\s++(number|no\.?)\s*+\d"
+    r"|^\s*+(\[[^\]]{0,60}\]\s*+)?(abridged\s++)?(summary|digest)\s++for\b",
+    re.IGNORECASE,
+)
+
+# Plain-text bounces (no delivery-status part, no machine headers) from old or misconfigured
+# mail servers: a bounce phrase in the subject or the first lines, AND a sender that names a
+# mail system. The phrase alone is not enough: a resident may well write "my message could
+# not be delivered" and must get an answer.
+_MAIL_SYSTEM_SENDER = re.compile(
+    r"post[-_. ]?master|mailer[-_. ]?daemon|mail[-_. ]?daemon|mail[-_. ]?delivery"
+    r"|delivery[-_. ]?(sub)?system|mail[-_. ]?system|mail[-_. ]?administrator|mail[-_. ]?server"
+    r"|zustell|e-?mail-?system|remise du courrier|messagerie|entrega de correo"
+    r"|consegna|recapito|bezorg|exchange[-_. ]?(online|server)?[-_. ]?admin",
+    re.IGNORECASE,
+)
+_BOUNCE_PHRASE = re.compile(
+    # English
+    r"could ?n[o']t be delivered|could not deliver|unable to deliver|undeliver(able|ed)\b"
+    r"|delivery (has |to the following recipients? )?(failed|failure)|delivery (status )?notif"
+    r"|not (been |yet been )?delivered|mail delivery warning|delivery (is )?delayed"
+    r"|message (was )?delayed|returned mail|permanent (fatal )?errors?|user unknown"
+    r"|no such (user|mailbox|recipient)|mailbox (unavailable|is full|full|not found)"
+    r"|recipient address rejected|will (continue to )?(re)?try"
+    # German
+    r"|nicht zugestellt|unzustellbar|zustellung (ist )?fehlgeschlagen|nicht zustellbar"
+    r"|konnte nicht (zugestellt|übermittelt)|verzögert"
+    # French
+    r"|n'a pas pu être (remis|distribué|délivré)|non remis|non distribuable|échec de (la )?remise"
+    r"|impossible de (remettre|distribuer)|message non (délivré|distribué)"
+    # Spanish and Portuguese
+    r"|no se (ha )?pud(o|ido) entregar|no pudo ser entregado|no entregado|error de entrega"
+    r"|não (pôde|pode) ser entregue|não foi possível entregar|falha na entrega"
+    # Italian
+    r"|non (è stato possibile|e' stato possibile) (consegnare|recapitare)|non recapitabile"
+    r"|impossibile (consegnare|recapitare)|mancato recapito|non consegnato"
+    # Dutch
+    r"|kon niet (worden )?(bezorgd|afgeleverd)|onbestelbaar|niet (bezorgd|afgeleverd)"
+    r"|kan niet worden (bezorgd|afgeleverd)",
+    re.IGNORECASE,
+)
+_BOUNCE_TEXT_CHARS = 3000  # the phrase is in a bounce's first lines, never further down
 
 
 def _tokens(value: str) -> list[str]:
@@ -264,9 +325,72 @@ def _no_sender(message: Message, own: frozenset[str]) -> str | None:
     return "no-sender" if value in ("", "<>") else None
 
 
+def _unparseable_sender(message: Message, own: frozenset[str]) -> str | None:
+    # RFC 5322 parsing had to guess at From (an address posing as a name, a line break in an
+    # encoded name) or found several mailboxes: nobody we may write to (issue 13).
+    problem = address_field(message, "From").problem
+    if problem == "unparseable":
+        return "unparseable-sender"
+    if problem == "several":
+        return "several-senders"
+    return None
+
+
 def _list_headers(message: Message, own: frozenset[str]) -> str | None:
     if any(has_header(message, name) for name in _LIST_HEADERS):
         return "mailing-list"
+    if any(has_header(message, name) for name in _LIST_SOFTWARE_HEADERS):
+        return "mailing-list"
+    # X-List-Id, X-List-Name, X-List-Unsubscribe, ...: list software, whatever the suffix.
+    if any(key.lower().startswith("x-list") for key in message):
+        return "mailing-list"
+    return None
+
+
+def _list_sender(message: Message, own: frozenset[str]) -> str | None:
+    for _display, address in _sender_addresses(message):
+        local = address.rpartition("@")[0] if "@" in address else address
+        if _LIST_LOCAL.match(local):
+            return "list-sender"
+    return None
+
+
+def _digest_subject(message: Message, own: frozenset[str]) -> str | None:
+    subject = header_text(message, "Subject")
+    if subject and _DIGEST_SUBJECT.search(subject[:300]):
+        return "list-digest"
+    return None
+
+
+def _opening_text(message: Message) -> str:
+    """The first lines of the message's own text body, for the plain-text bounce rule."""
+    try:
+        body = message.get_body(preferencelist=("plain", "html"))  # type: ignore[attr-defined]
+    except Exception:
+        return ""
+    if body is None:
+        return ""
+    try:
+        content = body.get_content()
+    except Exception:
+        return ""
+    if not isinstance(content, str):
+        return ""
+    if body.get_content_subtype() == "html":
+        from channels.email.html_text import html_to_text
+
+        return html_to_text(content[: _BOUNCE_TEXT_CHARS * 10])[:_BOUNCE_TEXT_CHARS]
+    return content[:_BOUNCE_TEXT_CHARS]
+
+
+def _plain_text_bounce(message: Message, own: frozenset[str]) -> str | None:
+    names = [f"{display} {address}" for display, address in _sender_addresses(message)]
+    names.extend(header_values(message, "Return-Path"))
+    if not any(_MAIL_SYSTEM_SENDER.search(name) for name in names):
+        return None
+    subject = header_text(message, "Subject") or ""
+    if _BOUNCE_PHRASE.search(subject[:300]) or _BOUNCE_PHRASE.search(_opening_text(message)):
+        return "plain-text-bounce"
     return None
 
 
@@ -298,8 +422,12 @@ RULES: tuple[Rule, ...] = (
     _delivery_status,
     _generated_headers,
     _list_headers,
+    _list_sender,
+    _digest_subject,
     _machine_name,
+    _plain_text_bounce,
     _no_sender,
+    _unparseable_sender,
     _auto_subject,
 )
 

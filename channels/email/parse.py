@@ -16,26 +16,50 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage, Message
 from email.parser import BytesParser
-from email.policy import default as default_policy
+from email.policy import EmailPolicy
 from email.utils import parsedate_to_datetime
 
 from bot.domain.model import Attachment, Channel, InboundMessage
 from channels.base import InvalidPayloadError
 from channels.email.headers import (
     RememberingHeaderRegistry,
+    address_field,
     addresses,
     header_text,
     header_values,
     local_part,
     message_ids,
+    one_line,
 )
 from channels.email.html_text import html_to_text
 from channels.email.quotes import is_forward, strip_quotes
 
 DEFAULT_MAX_BYTES = 25 * 1024 * 1024
+# Characters of text given to the heuristics (quote stripping, classification, hazards): a
+# resident's enquiry is far shorter, and every step after parsing is then bounded.
+TEXT_LIMIT = 100_000
+# Characters of markup given to the HTML-to-text conversion.
+HTML_LIMIT = 1_000_000
+# Characters of subject kept: room for "Re: " and " [DS-...]" in a 1,000-character column.
+SUBJECT_LIMIT = 900
 
 
-POLICY = default_policy.clone(header_factory=RememberingHeaderRegistry())
+class _BoundedPolicy(EmailPolicy):
+    """`email.policy.default`, except that a header value is cut to `HEADER_PARSE_LIMIT`
+    characters before the structured parser reads it. That parser is slower than linear on
+    some shapes (80 KB of Content-Type parameters took 9 s) and reads Content-Type a dozen
+    times per mail; no real header we parse structurally comes near the limit, and our own
+    header reading (headers.py) works on the raw values anyway."""
+
+    def header_fetch_parse(self, name: str, value: str) -> str:
+        if isinstance(value, str) and not hasattr(value, "name"):
+            value = value[:HEADER_PARSE_LIMIT]
+        return super().header_fetch_parse(name, value)  # type: ignore[no-any-return]
+
+
+# Characters of one header value the structured parser reads (what the header cache keeps).
+HEADER_PARSE_LIMIT = 4000
+POLICY = _BoundedPolicy(header_factory=RememberingHeaderRegistry())
 
 # Set by the IMAP intake on the header-only stand-in it stores for a message too large to
 # fetch (see channels/email/imap.py); such a stand-in is quarantined here, never answered.
@@ -96,15 +120,22 @@ def parse_email(
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
 
-    sender_name, sender = _sender(message)
-    subject = header_text(message, "Subject")
+    sender_name, sender, sender_problem = _sender(message)
+    subject = _subject(message)
     full_text, source = _body_text(message)
+    meta: dict[str, str] = {"body_source": source}
+    if len(full_text) > TEXT_LIMIT:
+        # The heuristics (quotes, classifier, hazards) read the start; the raw mail, stored
+        # whole, keeps the rest for staff.
+        full_text = full_text[:TEXT_LIMIT]
+        meta["truncated"] = "text"
     body = strip_quotes(full_text)
     if not body and is_forward(subject):
         body = full_text.strip()
 
-    meta: dict[str, str] = {"body_source": source}
-    if not sender:
+    if sender_problem is not None:
+        meta["sender"] = sender_problem
+    elif not sender:
         meta["sender"] = "missing"
     reply_to = addresses(message, "Reply-To")
     if reply_to:
@@ -125,7 +156,7 @@ def parse_email(
         received_at=_date(message, now),
         body=body,
         subject=subject,
-        sender_name=sender_name or None,
+        sender_name=sender_name[:200] or None,
         recipient=_recipient(message, recipient),
         thread_refs=_thread_refs(message, exclude=external_id),
         attachments=tuple(_attachments(message)),
@@ -135,20 +166,46 @@ def parse_email(
     return ParsedEmail(message=message, inbound=inbound)
 
 
-def _sender(message: EmailMessage) -> tuple[str, str]:
-    for name in ("From", "Sender", "Return-Path"):
-        for display, address in addresses(message, name):
-            return display, address
-    # A From with only a local part ("MAILER-DAEMON") is still the sender of a bounce.
-    for name in ("From", "Sender"):
-        value = header_text(message, name)
-        if value and value.strip().strip("<>").strip():
-            token = value.strip().strip("<>").split()[-1].strip("<>")
-            if token:
-                return "", token.lower()
+def _sender(message: EmailMessage) -> tuple[str, str, str | None]:
+    """(display name, address, problem): the sender as RFC 5322 parsing finds it.
+
+    A From the parser had to guess at (a bare address posing as a display name, a line
+    break hidden in an encoded name, several mailboxes) names nobody: the sender is left
+    empty, so no reply goes anywhere and nothing is filed under an address the mail only
+    claims, and `problem` is recorded. Sender and Return-Path stand in only when From is
+    absent.
+    """
+    field = address_field(message, "From")
+    if field.mailboxes or field.problem:
+        if field.problem is None:
+            first = field.mailboxes[0]
+            return first.display, first.address, None
+        # A bare local part ("MAILER-DAEMON") still names a bounce's sender; no reply can go
+        # to it, and loop protection reads it.
+        bare = next((m for m in field.mailboxes if "@" not in m.address), None)
+        if bare is not None:
+            return bare.display, bare.address, field.problem
+        return "", "", field.problem
+    for name in ("Sender", "Return-Path"):
+        field = address_field(message, name)
+        if field.problem is None and field.mailboxes:
+            first = field.mailboxes[0]
+            return first.display, first.address, None
     # "From: <>" (some bounce generators) or no From at all: nobody to answer. The mail is
     # still read (a bounce names failed recipients); loop protection blocks any reply.
-    return "", ""
+    return "", "", None
+
+
+def _subject(message: EmailMessage) -> str | None:
+    """The subject on one line (an encoded CR/LF must never reach a header we write),
+    without NUL, and cut to what any acknowledgement can carry."""
+    value = header_text(message, "Subject")
+    if value is None:
+        return None
+    value = one_line(value)
+    if len(value) > SUBJECT_LIMIT:
+        value = value[: SUBJECT_LIMIT - 1].rstrip() + "…"
+    return value
 
 
 def _date(message: EmailMessage, now: datetime) -> datetime:
@@ -242,7 +299,7 @@ def _body_text(message: EmailMessage) -> tuple[str, str]:
         return "", "none"
     text = decode_text(part)
     if part.get_content_subtype() == "html":
-        return html_to_text(text), "html"
+        return html_to_text(text[:HTML_LIMIT]), "html"
     return text.replace("\r\n", "\n").replace("\r", "\n"), "text"
 
 

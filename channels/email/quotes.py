@@ -15,11 +15,14 @@ import re
 _ATTRIBUTION = re.compile(
     r"^\s*(on\b.{0,300}\bwrote|am\b.{0,300}\bschrieb\b.{0,120}|le\b.{0,300}\ba\s+écrit"
     r"|op\b.{0,300}\bschreef\b.{0,120}|el\b.{0,300}\bescribió|ar\b.{0,300}\bysgrifennodd)"
-    r"\s*:\s*$",
+    r"\s*+:\s*+$",
     re.IGNORECASE,
 )
+# An attribution is a sentence, never a paragraph: longer lines are not tried against the
+# patterns above, which keeps their bounded repeats from costing more on a huge line.
+_ATTRIBUTION_MAX = 500
 _ORIGINAL_MESSAGE = re.compile(
-    r"^\s*-{2,}\s*(original message|ursprüngliche nachricht|message d'origine"
+    r"^\s*+-{2,}+\s*+(original message|ursprüngliche nachricht|message d'origine"
     r"|oorspronkelijk bericht|mensaje original|neges wreiddiol)\s*-{2,}\s*$",
     re.IGNORECASE,
 )
@@ -29,7 +32,7 @@ _OUTLOOK_SENT = re.compile(
     r"^\s*\*?(sent|date|gesendet|datum|envoyé|date d'envoi|verzonden|enviado)\s*:\*?\s*\S",
     re.IGNORECASE,
 )
-_RULE = re.compile(r"^\s*_{10,}\s*$")
+_RULE = re.compile(r"^\s*+_{10,}+\s*+$")
 _SENT_FROM = re.compile(
     r"^\s*(sent from my \S.{0,50}|sent from (outlook|mail|yahoo mail|gmail|samsung)\b.{0,50}"
     r"|get outlook for \S.{0,30}|von meinem \S.{0,50} gesendet"
@@ -42,6 +45,9 @@ _FORWARD_MARKER = re.compile(
 )
 
 
+_WRAPPED_START = re.compile(r"^\s*+(on|am|le|op|el|ar)\s", re.IGNORECASE)
+
+
 def _cut_index(lines: list[str]) -> int:
     """Index of the first line of quoted history or signature, or len(lines)."""
     for index, line in enumerate(lines):
@@ -52,13 +58,13 @@ def _cut_index(lines: list[str]) -> int:
             return index
         if _ORIGINAL_MESSAGE.match(stripped):
             return index
-        if _ATTRIBUTION.match(stripped):
+        if len(stripped) <= _ATTRIBUTION_MAX and _ATTRIBUTION.match(stripped):
             return index
         # Attribution wrapped over two (rarely three) lines.
-        if re.match(r"^\s*(on|am|le|op|el|ar)\s", stripped, re.IGNORECASE):
+        if len(stripped) <= _ATTRIBUTION_MAX and _WRAPPED_START.match(stripped):
             for end in (2, 3):
                 candidate = " ".join(part.strip() for part in lines[index : index + end])
-                if _ATTRIBUTION.match(candidate):
+                if len(candidate) <= _ATTRIBUTION_MAX and _ATTRIBUTION.match(candidate):
                     return index
         if (
             _RULE.match(stripped)
@@ -91,6 +97,11 @@ def is_forward(subject: str | None) -> bool:
 
 
 def _tidy(text: str) -> str:
-    text = re.sub(r"[ \t]+\n", "\n", text)
-    text = re.sub(r"\n{3,}", "\n\n", text)
+    # Per line, not `re.sub(r"[ \t]+\n", ...)`: that pattern retries from every space of a
+    # run that does not end a line, quadratic in the run (a mail of spaces froze serve).
+    text = "\n".join(line.rstrip(" \t") for line in text.split("\n"))
+    text = _BLANK_LINES.sub("\n\n", text)
     return text.strip()
+
+
+_BLANK_LINES = re.compile(r"\n{3,}+")

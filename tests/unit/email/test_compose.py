@@ -101,7 +101,6 @@ def test_html_alternative_and_non_ascii_text_round_trip() -> None:
     [
         {"recipient": "not-an-address"},
         {"recipient": "jo@example.org\r\nBcc: everyone@example.org"},
-        {"subject": "Hi\r\nBcc: everyone@example.org"},
     ],
 )
 def test_bad_input_raises_compose_error(overrides: dict[str, object]) -> None:
@@ -109,3 +108,16 @@ def test_bad_input_raises_compose_error(overrides: dict[str, object]) -> None:
         build_email(
             outbound(**overrides), from_address="r@l.example", from_name=None, domain_for_ids="l"
         )
+
+
+def test_a_line_break_in_a_subject_is_flattened_never_a_header() -> None:
+    # Issue 14: a CR/LF kept in a case's subject used to make every mail on the case fail.
+    mail = build_email(
+        outbound(subject="Hi\r\nBcc: everyone@example.org"),
+        from_address="r@l.example",
+        from_name=None,
+        domain_for_ids="l",
+    )
+    assert "Bcc" not in mail
+    assert str(mail["Subject"]).endswith("Hi Bcc: everyone@example.org")
+    assert b"\r\nBcc:" not in mail.as_bytes()
