@@ -92,7 +92,7 @@ class Runtime:
         if not mailboxes:
             return None
         from bot.storage.repository import UnitOfWork
-        from channels.email.imap import ImapIntake, MailboxSettings
+        from channels.email.wiring import build_imap_intake
 
         engine = self.app.engine
 
@@ -106,26 +106,9 @@ class Runtime:
                     uow.save_cursor(mailbox, uidvalidity, last_uid)
                     uow.commit()
 
-        return ImapIntake(
-            [
-                MailboxSettings(
-                    name=m.name,
-                    host=m.host,
-                    port=m.port,
-                    security=m.security,
-                    username=m.username,
-                    password=m.password,
-                    folder=m.folder,
-                    mark_seen=m.mark_seen,
-                    move_to=m.move_to,
-                    idle_timeout=m.idle_timeout,
-                    rescan_interval=m.rescan_interval,
-                )
-                for m in mailboxes
-            ],
-            DbCursorStore(),
-            self.on_mail,
-            self.on_mail_batch,
+        # Per-mailbox settings, OAuth token caches and health: channels/email/wiring.py.
+        return build_imap_intake(
+            self.app.settings, self.app.extras, DbCursorStore(), self.on_mail, self.on_mail_batch
         )
 
     async def start(self) -> None:

@@ -1,0 +1,342 @@
+"""OAuth 2.0 mailboxes against real servers: Dovecot checking bearer tokens with an `oauth2`
+passdb (introspection at the fake identity provider), the real MSAL, google-auth and httpx
+token clients fetching from that provider, and aiosmtpd taking AUTH XOAUTH2."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import dataclasses
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from aiosmtpd.smtp import SMTP as AioSMTP
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+from bot.domain.model import Channel, OutboundMessage
+from channels.base import TransientSendError
+from channels.email.health import MailboxHealth
+from channels.email.imap import ImapIntake, InMemoryCursorStore
+from channels.email.oauth import (
+    GenericTokenSource,
+    GoogleTokenSource,
+    MsalTokenSource,
+    OAuthSettings,
+    TokenCache,
+    TokenRefused,
+)
+from channels.email.smtp import SmtpSender, SmtpSettings
+from tests.e2e.test_email_servers import Inbox, mail, mailbox, running, wait_until
+from tests.support.dovecot import TEST_USER, DovecotServer
+from tests.support.fake_oauth import FakeOAuth, service_account_key
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(60)]
+
+USER = TEST_USER
+TENANT = "contoso.onmicrosoft.com"
+APP, SECRET = "11111111-2222-3333-4444-555555555555", "app secret"
+
+
+@pytest.fixture
+def idp() -> Iterator[FakeOAuth]:
+    with FakeOAuth(token_lifetime=3600) as fake:
+        fake.add_client(APP, SECRET, mailbox=USER)
+        yield fake
+
+
+@pytest.fixture
+def oauth_dovecot(idp: FakeOAuth) -> Iterator[DovecotServer]:
+    with DovecotServer(
+        oauth_introspection_url=idp.introspection_url, oauth_ca_file=idp.ca_file
+    ) as server:
+        server.add_user(USER, "password only for appending")
+        yield server
+
+
+def microsoft(idp: FakeOAuth, **overrides: object) -> OAuthSettings:
+    fields: dict[str, object] = {
+        "provider": "microsoft",
+        "client_id": APP,
+        "client_secret": SECRET,
+        "tenant": TENANT,
+        "authority_host": idp.url,
+        "ca_file": idp.ca_file,
+        "timeout": 5.0,
+    }
+    fields.update(overrides)
+    return OAuthSettings(**fields)  # type: ignore[arg-type]
+
+
+def msal_tokens(idp: FakeOAuth) -> TokenCache:
+    return TokenCache(MsalTokenSource(microsoft(idp), purpose="mail"))
+
+
+# --- token clients against the fake provider ------------------------------------------
+
+
+def test_msal_fetches_app_only_token_with_outlook_default_scope(idp: FakeOAuth) -> None:
+    cache = msal_tokens(idp)
+    token = cache.get()
+    assert cache.get() is token  # cached while fresh
+    (issued,) = idp.tokens_for(APP)
+    assert issued.token == token.value
+    assert issued.scope == "https://outlook.office365.com/.default"
+    assert issued.grant == "client_credentials"
+    assert token.lifetime == pytest.approx(3600, abs=5)
+
+
+def test_msal_refused_secret_is_a_clear_refusal(idp: FakeOAuth) -> None:
+    idp.revoke(APP)
+    with pytest.raises(TokenRefused, match="invalid_client"):
+        msal_tokens(idp).get()
+
+
+def test_msal_unknown_tenant_host_is_unavailable_not_a_crash() -> None:
+    source = MsalTokenSource(
+        OAuthSettings(
+            provider="microsoft",
+            client_id=APP,
+            client_secret=SECRET,
+            tenant=TENANT,
+            authority_host="https://127.0.0.1:9",
+            timeout=2.0,
+        ),
+        purpose="mail",
+    )
+    from channels.email.oauth import TokenUnavailable
+
+    with pytest.raises(TokenUnavailable):
+        source.fetch()
+
+
+def test_google_service_account_with_domain_wide_delegation(idp: FakeOAuth, tmp_path: Path) -> None:
+    info, public = service_account_key("doorstep@landlord.iam.gserviceaccount.com", idp.token_url)
+    idp.add_client(info["client_email"], None, mailbox=USER, public_key_pem=public)
+    key_file = tmp_path / "key.json"
+    key_file.write_text(json.dumps(info))
+    settings = OAuthSettings(
+        provider="google", service_account_file=str(key_file), ca_file=idp.ca_file
+    )
+    token = GoogleTokenSource(settings, username=USER).fetch()
+    (issued,) = idp.tokens_for(info["client_email"])
+    assert issued.token == token.value and issued.mailbox == USER
+    assert issued.scope == "https://mail.google.com/"
+    # Delegation to a mailbox the service account may not act as is refused.
+    with pytest.raises(TokenRefused):
+        GoogleTokenSource(settings, username="someone.else@landlord.example").fetch()
+
+
+def test_google_refresh_token(idp: FakeOAuth) -> None:
+    idp.add_client("gclient", "gsecret", mailbox=USER, refresh_token="1//refresh")
+    settings = OAuthSettings(
+        provider="google",
+        client_id="gclient",
+        client_secret="gsecret",
+        refresh_token="1//refresh",
+        token_url=idp.token_url,
+        ca_file=idp.ca_file,
+    )
+    assert GoogleTokenSource(settings, username=USER).fetch().value.startswith("fake-")
+    idp.revoke("gclient")
+    with pytest.raises(TokenRefused, match="invalid_grant"):
+        GoogleTokenSource(settings, username=USER).fetch()
+
+
+def test_generic_token_url(idp: FakeOAuth) -> None:
+    settings = OAuthSettings(
+        provider="generic",
+        client_id=APP,
+        client_secret=SECRET,
+        token_url=idp.token_url,
+        scope="imap smtp",
+        ca_file=idp.ca_file,
+    )
+    assert GenericTokenSource(settings).fetch().value.startswith("fake-")
+    with pytest.raises(TokenRefused, match="invalid_client"):
+        GenericTokenSource(dataclasses.replace(settings, client_secret="wrong")).fetch()
+
+
+# --- IMAP over XOAUTH2 ----------------------------------------------------------------
+
+
+async def test_oauth_mailbox_receives_mail_through_idle(
+    idp: FakeOAuth, oauth_dovecot: DovecotServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="channels.email")
+    inbox = Inbox()
+    box = mailbox(oauth_dovecot, password="", tokens=msal_tokens(idp))
+    async with running(ImapIntake([box], InMemoryCursorStore(), inbox)):
+        await asyncio.sleep(0.3)
+        await asyncio.to_thread(oauth_dovecot.append, USER, mail(1))
+        await wait_until(lambda: len(inbox.delivered) == 1, timeout=10)
+    assert inbox.subjects == ["enquiry 1"]
+    assert any(active for _, active in idp.introspections)  # Dovecot really asked
+    assert "fake-" not in caplog.text  # tokens never logged
+
+
+async def test_token_expiring_mid_idle_reconnects_cleanly_and_misses_nothing(
+    idp: FakeOAuth, oauth_dovecot: DovecotServer
+) -> None:
+    idp.token_lifetime = 3.0  # renewed at 2.25 s: several renewals during this test
+    inbox = Inbox()
+    health = MailboxHealth()
+    tokens = msal_tokens(idp)
+    box = mailbox(oauth_dovecot, password="", tokens=tokens, backoff_initial=5.0)
+    intake = ImapIntake([box], InMemoryCursorStore(), inbox, health=health)
+    async with running(intake):
+        for n in range(1, 9):
+            await asyncio.to_thread(oauth_dovecot.append, USER, mail(n))
+            await asyncio.sleep(0.9)  # spread over ~7 s: some land around a renewal
+        await wait_until(lambda: len(inbox.delivered) == 8, timeout=15)
+    assert inbox.subjects == [f"enquiry {n}" for n in range(1, 9)]
+    assert len(set(inbox.keys)) == 8  # none twice
+    assert tokens.fetches >= 3  # a fresh token for each new session
+    assert health.get("repairs") is not None
+    # Renewal is no failure: never waited on the (5 s) back-off, never a refused state.
+    assert not [i for i in idp.introspections if not i[1]]
+
+
+async def test_revoked_secret_is_shown_and_retried_then_recovers(
+    idp: FakeOAuth, oauth_dovecot: DovecotServer
+) -> None:
+    idp.revoke(APP)
+    inbox = Inbox()
+    health = MailboxHealth()
+    box = mailbox(oauth_dovecot, password="", tokens=msal_tokens(idp), backoff_max=0.3)
+    intake = ImapIntake([box], InMemoryCursorStore(), inbox, health=health)
+    task = asyncio.create_task(intake.run())
+    try:
+        await wait_until(lambda: (health.get("repairs") or _none()).state == "token_refused")
+        status = health.snapshot()[0]
+        assert status["ok"] is False and "invalid_client" in status["detail"]
+        assert "secret" in status["advice"]
+        requests_before = idp.token_requests
+        await asyncio.sleep(1.0)
+        assert idp.token_requests > requests_before  # retried, not stopped
+        assert not task.done()  # no crash
+        await asyncio.to_thread(oauth_dovecot.append, USER, mail(1))
+        idp.restore(APP)  # the IT team fixed the secret
+        await wait_until(lambda: len(inbox.delivered) == 1, timeout=10)
+        assert (health.get("repairs") or _none()).state == "connected"
+    finally:
+        intake.stop()
+        await asyncio.wait_for(task, timeout=10)
+
+
+async def test_token_revoked_at_the_server_is_a_refused_login(
+    idp: FakeOAuth, oauth_dovecot: DovecotServer
+) -> None:
+    """The provider still issues tokens, but the mailbox is not the app's (no
+    Add-MailboxPermission): Dovecot refuses the login, and the state says so."""
+    idp.clients[APP].mailbox = "someone.else@landlord.example"
+    health = MailboxHealth()
+    box = mailbox(oauth_dovecot, password="", tokens=msal_tokens(idp), backoff_max=0.3)
+    intake = ImapIntake([box], InMemoryCursorStore(), Inbox(), health=health)
+    task = asyncio.create_task(intake.run())
+    try:
+        await wait_until(lambda: (health.get("repairs") or _none()).state == "login_refused")
+    finally:
+        intake.stop()
+        await asyncio.wait_for(task, timeout=10)
+
+
+def _none() -> object:
+    class Nothing:
+        state = None
+
+    return Nothing()
+
+
+# --- SMTP AUTH XOAUTH2 ----------------------------------------------------------------
+
+
+class _OAuthSmtp:
+    """An aiosmtpd server that takes AUTH XOAUTH2, checking tokens with the provider."""
+
+    def __init__(self, idp: FakeOAuth) -> None:
+        self.idp = idp
+        self.logins: list[str] = []
+        self.messages: list[bytes] = []
+
+    async def auth_XOAUTH2(self, server: AioSMTP, args: list[str]) -> AuthResult:
+        if len(args) < 2:
+            return AuthResult(success=False, handled=False)
+        decoded = base64.b64decode(args[1]).decode()
+        fields = dict(part.split("=", 1) for part in decoded.split("\x01") if "=" in part)
+        token = fields.get("auth", "").removeprefix("Bearer ")
+        answer = self.idp.introspect(token)
+        ok = bool(answer.get("active")) and answer.get("username") == fields.get("user", "")
+        if ok:
+            self.logins.append(fields["user"])
+        if not ok:
+            return AuthResult(success=False, handled=False)  # aiosmtpd answers 535
+        return AuthResult(success=True, auth_data=LoginPassword(b"", b""))
+
+    async def handle_DATA(self, server: AioSMTP, session: object, envelope: object) -> str:
+        self.messages.append(getattr(envelope, "content", b""))
+        return "250 OK"
+
+
+@pytest.fixture
+def oauth_smtp(idp: FakeOAuth) -> Iterator[tuple[str, int, _OAuthSmtp]]:
+    from aiosmtpd.controller import Controller
+
+    from tests.support.net import free_port
+
+    handler = _OAuthSmtp(idp)
+    port = free_port()
+    controller = Controller(
+        handler,
+        hostname="127.0.0.1",
+        port=port,
+        auth_require_tls=False,
+        auth_exclude_mechanism=["LOGIN", "PLAIN"],
+        ready_timeout=10.0,
+    )
+    controller.start()
+    try:
+        yield "127.0.0.1", port, handler
+    finally:
+        controller.stop()
+
+
+def outbound(n: int) -> OutboundMessage:
+    return OutboundMessage(
+        channel=Channel.EMAIL,
+        recipient=f"resident{n}@example.org",
+        body="We have your message.",
+        subject="We have your message",
+        idempotency_key=f"ack-{n}",
+    )
+
+
+async def test_smtp_sends_with_xoauth2(
+    idp: FakeOAuth, oauth_smtp: tuple[str, int, _OAuthSmtp]
+) -> None:
+    host, port, server = oauth_smtp
+    sender = SmtpSender(
+        SmtpSettings(
+            host=host,
+            port=port,
+            security="none",
+            from_address=USER,
+            username=USER,
+            tokens=msal_tokens(idp),
+            timeout=5.0,
+        )
+    )
+    await sender.send(outbound(1))
+    assert server.logins == [USER] and len(server.messages) == 1
+    idp.revoke(APP)
+    # The kept token is refused by the server (535): transient, and the token is dropped ...
+    with pytest.raises(TransientSendError, match="535"):
+        await sender.send(outbound(2))
+    # ... so the next attempt asks the provider, which refuses the revoked secret.
+    with pytest.raises(TransientSendError, match="no access token"):
+        await sender.send(outbound(2))  # kept in the outbox until the secret is fixed
+    idp.restore(APP)
+    await sender.send(outbound(2))
+    assert len(server.messages) == 2
