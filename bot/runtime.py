@@ -92,7 +92,7 @@ class Runtime:
         if not mailboxes:
             return None
         from bot.storage.repository import UnitOfWork
-        from channels.email.wiring import build_imap_intake
+        from channels.email.wiring import build_email_intake
 
         engine = self.app.engine
 
@@ -106,9 +106,9 @@ class Runtime:
                     uow.save_cursor(mailbox, uidvalidity, last_uid)
                     uow.commit()
 
-        # Per-mailbox settings, OAuth token caches and health: channels/email/wiring.py.
-        return build_imap_intake(
-            self.app.settings, self.app.extras, DbCursorStore(), self.on_mail, self.on_mail_batch
+        # IMAP and Graph mailboxes, OAuth token caches and health: channels/email/wiring.py.
+        return build_email_intake(
+            self.app, DbCursorStore(), self.on_mail, self.on_mail_batch, self.wake_inbound
         )
 
     async def start(self) -> None:

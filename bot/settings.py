@@ -188,6 +188,10 @@ class Email(_Model):
     # Mail dated longer ago than this is stored and routed but not acknowledged (a mailbox's
     # backlog when Doorstep is first connected). 0 turns the check off.
     acknowledge_max_age_days: int = Field(default=7, ge=0)
+    # ACK-2: mail whose acknowledgement deadline (this many working days) has already passed
+    # when we first see it (a mailbox's backlog, mail from an outage) gets no automatic
+    # reply either; staff see it. Checked only while acknowledge_max_age_days is not 0.
+    acknowledge_backlog_working_days: int = Field(default=2, ge=0)
     caps: LoopCaps = Field(default_factory=LoopCaps)
     # smtp: the relay in `smtp`; graph: Microsoft Graph sendMail as the first graph mailbox.
     sender: Literal["smtp", "graph"] = "smtp"

@@ -25,6 +25,7 @@ ROUTER_FACTORIES = (
     "bot.web.dashboard:build_router",
     "bot.web.appointments:build_router",
     "bot.web.assistant_api:build_router",
+    "channels.email.graph_webhook:build_router",
 )
 
 

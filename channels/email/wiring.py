@@ -18,8 +18,10 @@ from channels.email.oauth import (
 )
 
 if TYPE_CHECKING:
+    from bot.bootstrap import App
     from bot.settings import Mailbox, OAuthFields, Settings
     from channels.email.graph import GraphClient
+    from channels.email.graph_intake import GraphIntake, KnownIds, OnStore
     from channels.email.graph_send import GraphSender
     from channels.email.imap import CursorStore, ImapIntake, MailboxSettings, OnBatch, OnMessage
 
@@ -136,3 +138,104 @@ def graph_sender(settings: Settings) -> GraphSender:
         from_address=settings.email.from_address,
         from_name=settings.email.from_name or settings.organisation.name,
     )
+
+
+def build_graph_intake(
+    settings: Settings, extras: dict[str, object], on_store: OnStore, known: KnownIds
+) -> GraphIntake | None:
+    """The Graph intake of every `intake: graph` mailbox (None when there is none); the web
+    route finds it in `extras["graph_intake"]`."""
+    from channels.email.graph_intake import GraphIntake, GraphMailboxSettings
+
+    boxes = [m for m in settings.email.mailboxes if m.intake == "graph"]
+    if not boxes:
+        return None
+    base = settings.public_url.rstrip("/")
+    intake = GraphIntake(
+        [
+            (
+                GraphMailboxSettings(
+                    name=m.name,
+                    mailbox=m.username,
+                    notification_url=f"{base}/webhooks/graph/{m.name}",
+                    lifecycle_url=f"{base}/webhooks/graph/{m.name}/lifecycle",
+                    folder=m.folder if m.folder.upper() != "INBOX" else "inbox",
+                    subscription_minutes=m.graph_subscription_minutes,
+                    resync_seconds=m.graph_resync_seconds,
+                ),
+                graph_client_factory(m),
+            )
+            for m in boxes
+        ],
+        on_store,
+        known,
+        health=mailbox_health(extras),
+    )
+    extras["graph_intake"] = intake
+    return intake
+
+
+class EmailIntakes:
+    """The IMAP and Graph intakes as one worker (`run()` / `stop()`) for the runtime."""
+
+    def __init__(self, imap: ImapIntake | None, graph: GraphIntake | None) -> None:
+        self.imap = imap
+        self.graph = graph
+
+    async def run(self) -> None:
+        import asyncio
+
+        await asyncio.gather(*(i.run() for i in (self.imap, self.graph) if i is not None))
+
+    def stop(self) -> None:
+        for intake in (self.imap, self.graph):
+            if intake is not None:
+                intake.stop()
+
+    async def wait_connected(self, name: str, timeout: float = 10.0) -> None:
+        if self.graph is not None and name in self.graph.boxes:
+            await self.graph.wait_connected(name, timeout)
+        elif self.imap is not None:
+            await self.imap.wait_connected(name, timeout)
+
+
+def build_email_intake(
+    app: App,
+    cursor_store: CursorStore,
+    on_message: OnMessage,
+    on_batch: OnBatch | None,
+    wake: Callable[[], None],
+) -> EmailIntakes | None:
+    """Every configured mailbox's intake, IMAP or Graph; None when there is no mailbox.
+
+    Graph mail is stored under source "graph:<mailbox>" keyed by Graph's immutable message
+    id: storage ignores a key it has seen, so a duplicate notification is stored once."""
+    import asyncio
+
+    import sqlalchemy as sa
+
+    from bot.domain.model import Channel
+    from bot.storage import tables as t
+
+    async def store_graph(mailbox: str, items: list[tuple[str, bytes]]) -> None:
+        await asyncio.to_thread(
+            app.pipeline.store_raw_many, Channel.EMAIL, f"graph:{mailbox}", items
+        )
+        wake()
+
+    def known_sync(mailbox: str, ids: list[str]) -> set[str]:
+        c = t.inbound_messages.c
+        with app.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(c.source_key).where(c.source == f"graph:{mailbox}", c.source_key.in_(ids))
+            ).scalars()
+            return set(rows)
+
+    async def known(mailbox: str, ids: list[str]) -> set[str]:
+        return await asyncio.to_thread(known_sync, mailbox, ids)
+
+    imap = build_imap_intake(app.settings, app.extras, cursor_store, on_message, on_batch)
+    graph = build_graph_intake(app.settings, app.extras, store_graph, known)
+    if imap is None and graph is None:
+        return None
+    return EmailIntakes(imap, graph)
