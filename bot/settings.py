@@ -137,10 +137,10 @@ class Mailbox(OAuthFields):
 
     @model_validator(mode="after")
     def _consistent(self) -> Mailbox:
-        problem = self.oauth_problem()
-        graph_ok = self.auth == "oauth2" and self.provider == "microsoft"
-        if problem is None and self.intake == "graph" and not graph_ok:
+        problem = None
+        if self.intake == "graph" and not (self.auth == "oauth2" and self.provider == "microsoft"):
             problem = "intake: graph needs auth: oauth2 with provider: microsoft"
+        problem = problem or self.oauth_problem()
         if problem is None and self.intake == "imap" and not self.host:
             problem = "host: required with intake: imap"
         if problem is not None:
@@ -359,6 +359,8 @@ class Settings(BaseSettings):
     oauth_client_secret: str | None = Field(default=None, repr=False)
     oauth_token_url: str | None = None
     oauth_scope: str | None = None
+    oauth_service_account_file: Path | None = None  # google, domain-wide delegation
+    oauth_refresh_token: str | None = Field(default=None, repr=False)  # google, one user
     email_intake: Literal["imap", "graph"] | None = None
     graph_url: str | None = None
 
@@ -390,18 +392,26 @@ class Settings(BaseSettings):
             "client_secret": self.oauth_client_secret,
             "token_url": self.oauth_token_url,
             "scope": self.oauth_scope,
+            "service_account_file": self.oauth_service_account_file,
+            "refresh_token": self.oauth_refresh_token,
         }
-        # The identity provider's login host is part of the token URL for microsoft.
         return {key: value for key, value in found.items() if value is not None}
 
-    def _flat_error(self, exc: ValueError) -> ValueError:
+    @staticmethod
+    def _flat_error(exc: ValidationError) -> ValueError:
         """A nested model's "email.mailboxes[env].tenant: ..." as the variable to set."""
-        text = str(exc)
-        for key in ("provider", "tenant", "client_id", "client_secret", "token_url", "intake"):
+        text = "; ".join(
+            str(e["msg"]).removeprefix("Value error, ")
+            if not e["loc"]
+            else f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
+            for e in exc.errors()
+        )
+        keys = ("provider", "tenant", "client_id", "client_secret", "token_url", "intake")
+        for key in (*keys, "service_account_file", "refresh_token"):
             if f"].{key}:" in text or f"smtp.{key}:" in text:
                 name = "EMAIL_INTAKE" if key == "intake" else f"OAUTH_{key.upper()}"
                 return ValueError(f"DOORSTEP_{name}: {text.split(':', 1)[1].strip()}")
-        return exc
+        return ValueError(text)
 
     @model_validator(mode="after")
     def _apply_flat_email_settings(self) -> Settings:
@@ -429,7 +439,7 @@ class Settings(BaseSettings):
                     **self._flat_oauth(smtp_auth),
                 )
             except ValidationError as exc:
-                raise self._flat_error(ValueError(_format_error(exc))) from exc
+                raise self._flat_error(exc) from exc
         elif self.email_intake == "graph" and not self.email.smtp:
             self.email.sender = "graph"
         if self.imap_host or self.email_intake == "graph":
@@ -457,7 +467,7 @@ class Settings(BaseSettings):
                     )
                 ]
             except ValidationError as exc:
-                raise self._flat_error(ValueError(_format_error(exc))) from exc
+                raise self._flat_error(exc) from exc
         elif self.imap_auth == "oauth2" and not self.smtp_host:
             raise ValueError("DOORSTEP_IMAP_AUTH=oauth2 needs DOORSTEP_IMAP_HOST (or ..._INTAKE)")
         self._check_email_sending()
