@@ -142,6 +142,7 @@ class _Session:
         # OAuth: when the session must end for a fresh token (time.time()); None: never.
         self.token_deadline: float | None = None
         self.renewing = False  # ended for a fresh token: reconnect at once, no back-off
+        self.mechanism = "password"  # how it logged in: password, XOAUTH2 or OAUTHBEARER
 
     def connect(self) -> int:
         """Connect, log in, select the folder; returns its UIDVALIDITY."""
@@ -184,8 +185,10 @@ class _Session:
         token = tokens.get()  # TokenError goes up as it is: the provider, not the server
         capabilities = {c.upper() for c in client.capabilities()}
         if b"AUTH=XOAUTH2" in capabilities:
+            self.mechanism = "XOAUTH2"
             login: Callable[[], object] = lambda: client.oauth2_login(s.username, token.value)  # noqa: E731
         elif b"AUTH=OAUTHBEARER" in capabilities:
+            self.mechanism = "OAUTHBEARER"
             login = lambda: client.oauthbearer_login(s.username, token.value)  # noqa: E731
         else:
             raise LoginRefused("the server offers neither AUTH=XOAUTH2 nor AUTH=OAUTHBEARER")
@@ -545,3 +548,36 @@ class ImapIntake:
         finally:
             await asyncio.get_running_loop().run_in_executor(executor, session.close)
             executor.shutdown(wait=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeResult:
+    uidvalidity: int
+    messages: int  # in the folder now
+    idle: bool  # the server offers IDLE and an IDLE started and ended cleanly
+    mechanism: str  # "password", "XOAUTH2" or "OAUTHBEARER"
+
+
+def probe(settings: MailboxSettings) -> ProbeResult:
+    """Connect, log in, open the folder read-only and try IDLE, then log out (blocking).
+
+    For `doorstep email check`: touches nothing in the mailbox. Raises `TokenError`,
+    `LoginRefused` or `MailboxUnavailable` with what went wrong."""
+    import dataclasses
+
+    session = _Session(dataclasses.replace(settings, mark_seen=False, move_to=None))
+    try:
+        try:
+            uidvalidity = session.connect()
+            client = session._client()
+            found = client.search(["ALL"])
+            idle = False
+            if session.supports_idle:
+                session.idle_wait(0.2, threading.Event())
+                idle = True
+        except (imaplib.IMAP4.error, OSError, EOFError) as exc:
+            detail = redact_text(str(exc)) or type(exc).__name__
+            raise MailboxUnavailable(f"{type(exc).__name__}: {detail}") from exc
+        return ProbeResult(uidvalidity, len(found), idle, session.mechanism)
+    finally:
+        session.close()

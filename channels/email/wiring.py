@@ -116,6 +116,11 @@ def build_imap_intake(
     )
 
 
+def graph_folder(mailbox: Mailbox) -> str:
+    """Graph's name for the folder: IMAP's INBOX is Graph's well-known "inbox"."""
+    return "inbox" if mailbox.folder.upper() == "INBOX" else mailbox.folder
+
+
 def graph_client_factory(mailbox: Mailbox) -> Callable[[], GraphClient]:
     """New Graph clients for `mailbox`, all sharing one token cache."""
     from channels.email.graph import GraphClient
@@ -159,7 +164,7 @@ def build_graph_intake(
                     mailbox=m.username,
                     notification_url=f"{base}/webhooks/graph/{m.name}",
                     lifecycle_url=f"{base}/webhooks/graph/{m.name}/lifecycle",
-                    folder=m.folder if m.folder.upper() != "INBOX" else "inbox",
+                    folder=graph_folder(m),
                     subscription_minutes=m.graph_subscription_minutes,
                     resync_seconds=m.graph_resync_seconds,
                 ),

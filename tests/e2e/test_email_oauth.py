@@ -1,6 +1,7 @@
 """OAuth 2.0 mailboxes against real servers: Dovecot checking bearer tokens with an `oauth2`
 passdb (introspection at the fake identity provider), the real MSAL, google-auth and httpx
-token clients fetching from that provider, and aiosmtpd taking AUTH XOAUTH2."""
+token clients fetching from that provider, and aiosmtpd taking AUTH XOAUTH2; and
+`doorstep email check` against them (and the fake Graph)."""
 
 from __future__ import annotations
 
@@ -13,11 +14,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 from aiosmtpd.smtp import SMTP as AioSMTP
 from aiosmtpd.smtp import AuthResult, LoginPassword
+from fastapi import FastAPI
 
+from bot.cli import main
 from bot.domain.model import Channel, OutboundMessage
 from channels.base import TransientSendError
+from channels.email.graph_webhook import graph_router
 from channels.email.health import MailboxHealth
 from channels.email.imap import ImapIntake, InMemoryCursorStore
 from channels.email.oauth import (
@@ -31,6 +36,7 @@ from channels.email.oauth import (
 from channels.email.smtp import SmtpSender, SmtpSettings
 from tests.e2e.test_email_servers import Inbox, mail, mailbox, running, wait_until
 from tests.support.dovecot import TEST_USER, DovecotServer
+from tests.support.fake_graph import FakeGraph, running_fake_graph, serve_asgi
 from tests.support.fake_oauth import FakeOAuth, service_account_key
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(60)]
@@ -340,3 +346,152 @@ async def test_smtp_sends_with_xoauth2(
     idp.restore(APP)
     await sender.send(outbound(2))
     assert len(server.messages) == 2
+
+
+# --- `doorstep email check` -------------------------------------------------------------
+# It says what works and what to fix, and sends nothing.
+
+
+def oauth_keys(idp: FakeOAuth) -> dict[str, object]:
+    return {
+        "auth": "oauth2",
+        "provider": "microsoft",
+        "tenant": TENANT,
+        "client_id": APP,
+        "client_secret": SECRET,
+        "authority_host": idp.url,
+        "oauth_ca_file": idp.ca_file,
+    }
+
+
+def write_config(tmp_path: Path, email: dict[str, object], **top: object) -> Path:
+    path = tmp_path / "config.yml"
+    path.write_text(yaml.safe_dump({"doorstep": {"email": email, **top}}))
+    return path
+
+
+def run(config: Path, capsys: pytest.CaptureFixture[str], *extra: str) -> tuple[int, str]:
+    status = main(["--config", str(config), "email", "check", *extra])
+    return status, capsys.readouterr().out
+
+
+def imap_config(
+    tmp_path: Path, idp: FakeOAuth, server: DovecotServer, smtp: tuple[str, int, _OAuthSmtp]
+) -> Path:
+    host, port, _ = smtp
+    return write_config(
+        tmp_path,
+        {
+            "from_address": USER,
+            "mailboxes": [
+                {
+                    "name": "repairs",
+                    "host": server.host,
+                    "port": server.port,
+                    "security": "none",
+                    "username": USER,
+                    **oauth_keys(idp),
+                }
+            ],
+            "smtp": {
+                "host": host,
+                "port": port,
+                "security": "none",
+                "username": USER,
+                "auth": "oauth2",
+            },
+        },
+    )
+
+
+def test_everything_works(
+    tmp_path: Path,
+    idp: FakeOAuth,
+    oauth_dovecot: DovecotServer,
+    oauth_smtp: tuple[str, int, _OAuthSmtp],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    oauth_dovecot.append(USER, b"From: a@example.org\r\nSubject: x\r\n\r\nhello\r\n")
+    status, out = run(imap_config(tmp_path, idp, oauth_dovecot, oauth_smtp), capsys)
+    assert status == 0, out
+    assert "ok    access token from microsoft" in out
+    assert "with XOAUTH2; INBOX has 1 message(s)" in out
+    assert "IDLE: new mail is seen within seconds" in out
+    assert "logged in; nothing sent" in out and out.rstrip().endswith("Everything works.")
+    assert oauth_smtp[2].messages == []  # nothing sent
+    assert SECRET not in out
+
+
+def test_revoked_secret_says_what_to_fix(
+    tmp_path: Path,
+    idp: FakeOAuth,
+    oauth_dovecot: DovecotServer,
+    oauth_smtp: tuple[str, int, _OAuthSmtp],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    idp.revoke(APP)
+    status, out = run(imap_config(tmp_path, idp, oauth_dovecot, oauth_smtp), capsys)
+    assert status == 1
+    assert "FAIL  microsoft refused to give an access token: invalid_client" in out
+    assert "client secret has not expired" in out
+    assert "thing(s) to fix" in out
+
+
+def test_mailbox_not_granted_to_the_app(
+    tmp_path: Path,
+    idp: FakeOAuth,
+    oauth_dovecot: DovecotServer,
+    oauth_smtp: tuple[str, int, _OAuthSmtp],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    idp.clients[APP].mailbox = "other@landlord.example"
+    status, out = run(imap_config(tmp_path, idp, oauth_dovecot, oauth_smtp), capsys)
+    assert status == 1
+    assert "IMAP login to" in out and "Add-MailboxPermission" in out
+
+
+@pytest.fixture
+def graph(idp: FakeOAuth) -> Iterator[FakeGraph]:
+    with running_fake_graph(check_token=lambda t: bool(idp.introspect(t)["active"])) as fake:
+        yield fake
+
+
+def graph_config(tmp_path: Path, idp: FakeOAuth, graph: FakeGraph, public_url: str) -> Path:
+    return write_config(
+        tmp_path,
+        {
+            "from_address": USER,
+            "sender": "graph",
+            "mailboxes": [
+                {
+                    "name": "repairs",
+                    "username": USER,
+                    "intake": "graph",
+                    "graph_url": graph.url,
+                    **oauth_keys(idp),
+                }
+            ],
+        },
+        public_url=public_url,
+    )
+
+
+def test_graph_mailbox_with_and_without_a_reachable_webhook(
+    tmp_path: Path, idp: FakeOAuth, graph: FakeGraph, capsys: pytest.CaptureFixture[str]
+) -> None:
+    graph.deliver(USER, b"Subject: x\r\n\r\nhello\r\n", notify=0)
+    nowhere = graph_config(tmp_path, idp, graph, "http://127.0.0.1:9")
+    status, out = run(nowhere, capsys)
+    assert status == 1
+    assert "ok    Graph can read inbox: 1 message(s) there" in out
+    assert "FAIL  Graph could not create a change-notification subscription" in out
+    assert "public_url" in out
+    status, out = run(nowhere, capsys, "--no-subscription")
+    assert status == 0, out
+    api = FastAPI()
+    api.include_router(graph_router({}))
+    with serve_asgi(api) as url:
+        status, out = run(graph_config(tmp_path, idp, graph, url), capsys)
+    assert status == 0, out
+    assert "Graph change notifications reach" in out
+    assert graph.live_subscriptions() == [] and graph.sent == []
