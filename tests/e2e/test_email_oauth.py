@@ -10,8 +10,9 @@ import base64
 import dataclasses
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -181,6 +182,20 @@ async def test_oauth_mailbox_receives_mail_through_idle(
     assert inbox.subjects == ["enquiry 1"]
     assert any(active for _, active in idp.introspections)  # Dovecot really asked
     assert "fake-" not in caplog.text  # tokens never logged
+
+
+def test_oauthbearer_when_the_server_offers_only_that(idp: FakeOAuth) -> None:
+    from channels.email.imap import probe
+
+    with DovecotServer(
+        oauth_introspection_url=idp.introspection_url,
+        oauth_ca_file=idp.ca_file,
+        oauth_mechanisms="oauthbearer",
+    ) as server:
+        server.add_user(USER, "for appending")
+        server.append(USER, mail(1))
+        result = probe(mailbox(server, password="", tokens=msal_tokens(idp)))
+    assert result.mechanism == "OAUTHBEARER" and result.messages == 1 and result.idle
 
 
 async def test_token_expiring_mid_idle_reconnects_cleanly_and_misses_nothing(
@@ -495,3 +510,72 @@ def test_graph_mailbox_with_and_without_a_reachable_webhook(
     assert status == 0, out
     assert "Graph change notifications reach" in out
     assert graph.live_subscriptions() == [] and graph.sent == []
+
+
+# --- the whole server ------------------------------------------------------------------
+
+
+def test_serve_shows_a_revoked_secret_on_api_status_and_recovers(
+    engine: Any, idp: FakeOAuth, oauth_dovecot: DovecotServer
+) -> None:
+    """`create_app` with its workers under uvicorn, an OAuth IMAP mailbox configured as a
+    landlord would: the revoked secret is on /api/status with advice, mail waits in the
+    mailbox, and once the secret is restored it is acknowledged."""
+    import time
+
+    import httpx
+
+    from bot.bootstrap import bootstrap
+    from bot.settings import Settings
+    from bot.web.app import create_app
+    from channels.base import CollectingSender
+    from tests.fakes import KeywordClassifier
+
+    idp.revoke(APP)
+    settings = Settings(
+        email={
+            "from_address": "housing@landlord.example",
+            "mailboxes": [
+                {
+                    "name": "repairs",
+                    "host": oauth_dovecot.host,
+                    "port": oauth_dovecot.port,
+                    "security": "none",
+                    "username": USER,
+                    **oauth_keys(idp),
+                }
+            ],
+        }
+    )
+    sender = CollectingSender(Channel.EMAIL)
+    app = bootstrap(
+        settings, engine=engine, classifier=KeywordClassifier(), senders=[sender],
+        run_migrations=False,
+    )  # fmt: skip
+
+    def status(url: str) -> dict[str, Any]:
+        (box,) = httpx.get(f"{url}/api/status").json()["mailboxes"]
+        return dict(box)
+
+    def until(predicate: Callable[[], bool], timeout: float = 20.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            assert time.monotonic() < deadline, "condition not met in time"
+            time.sleep(0.1)
+
+    try:
+        with serve_asgi(create_app(app), lifespan=True) as url:
+            until(lambda: status(url)["state"] == "token_refused")
+            box = status(url)
+            assert box["ok"] is False and "invalid_client" in box["detail"]
+            assert "consent" in box["advice"]
+            from email.utils import formatdate
+
+            fresh = mail(7).replace(b"Mon, 03 Mar 2025 10:00:00 +0000", formatdate().encode())
+            oauth_dovecot.append(USER, fresh)  # dated now: inside the ACK-2 window
+            idp.restore(APP)
+            until(lambda: status(url)["state"] == "connected", timeout=40)
+            until(lambda: len(sender.sent) == 1)
+    finally:
+        app.close()
+    assert sender.sent[0].recipient == "resident7@example.org"

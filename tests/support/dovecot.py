@@ -48,11 +48,13 @@ class DovecotServer:
         *,
         oauth_introspection_url: str | None = None,
         oauth_ca_file: str | None = None,
+        oauth_mechanisms: str = "xoauth2 oauthbearer",
     ) -> None:
         if not dovecot_available():
             pytest.skip("dovecot is not installed (apt-get install dovecot-imapd)")
         self.oauth_introspection_url = oauth_introspection_url
         self.oauth_ca_file = oauth_ca_file
+        self.oauth_mechanisms = oauth_mechanisms
         self.port = port or free_port(self.host)
         self.root = Path(tempfile.mkdtemp(prefix="doorstep-dovecot-"))
         self.root.chmod(0o755)
@@ -108,7 +110,7 @@ class DovecotServer:
         mechanisms = "plain login"
         oauth_passdb = ""
         if self.oauth_introspection_url:
-            mechanisms += " xoauth2 oauthbearer"
+            mechanisms += f" {self.oauth_mechanisms}"
             ca = f"tls_ca_cert_file = {self.oauth_ca_file}" if self.oauth_ca_file else ""
             # No tokeninfo URL: every login asks the introspection endpoint, which says
             # whether the token is active and whose mailbox it opens.
@@ -125,7 +127,7 @@ timeout_msecs = 5000
             )
             oauth_passdb = f"""passdb {{
   driver = oauth2
-  mechanisms = xoauth2 oauthbearer
+  mechanisms = {self.oauth_mechanisms}
   args = {self.root}/oauth2.conf
 }}"""
         self.config_path.write_text(
