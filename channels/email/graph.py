@@ -110,8 +110,11 @@ class GraphClient:
         json: Any = None,
         content: bytes | None = None,
         headers: dict[str, str] | None = None,
+        max_bytes: int | None = None,
     ) -> httpx.Response:
-        """One call, with throttling waited out and one retry on a refused token."""
+        """One call, with throttling waited out and one retry on a refused token. With
+        `max_bytes` the body is read in pieces and `TooLarge` raised past that size, so a
+        huge mail is never held in memory whole."""
         if url.startswith("/"):
             url = self.base_url + url
         retried_auth = False
@@ -124,8 +127,16 @@ class GraphClient:
             sent = {"Authorization": f"Bearer {token}", "Prefer": _PREFER_IMMUTABLE}
             sent.update(headers or {})
             try:
-                response = await self._http.request(
+                built = self._http.build_request(
                     method, url, json=json, content=content, headers=sent
+                )
+                response = await self._http.send(built, stream=True)
+                try:
+                    body = await _read_limited(response, max_bytes)
+                finally:
+                    await response.aclose()
+                response = httpx.Response(
+                    response.status_code, headers=response.headers, content=body, request=built
                 )
             except httpx.HTTPError as exc:
                 raise GraphUnavailable(f"graph {method} failed: {type(exc).__name__}") from exc
@@ -178,17 +189,37 @@ class GraphClient:
                 continue
             return items, body.get("@odata.deltaLink")
 
-    async def mime(self, message_id: str) -> bytes | None:
-        """The message as the sender's MIME (RFC 5322 bytes); None when it is gone."""
+    async def mime(self, message_id: str, max_bytes: int = 64 * 1024 * 1024) -> bytes | None:
+        """The message as the sender's MIME (RFC 5322 bytes); None when it is gone.
+
+        Above `max_bytes` the body is not downloaded (as the IMAP intake): the message's
+        header, rebuilt from Graph's `internetMessageHeaders`, with `X-Doorstep-Oversize`,
+        which the parser quarantines with its size, so staff see it came."""
+        path = f"{self.user_path}/messages/{quote(message_id, safe='')}"
         try:
-            response = await self.request(
-                "GET", f"{self.user_path}/messages/{quote(message_id, safe='')}/$value"
-            )
+            response = await self.request("GET", f"{path}/$value", max_bytes=max_bytes)
         except GraphRefused as exc:
             if exc.status == 404:
                 return None  # deleted between the notification and now: nothing to store
             raise
+        except TooLarge as exc:
+            log.warning("graph message over %d bytes: not fetched", max_bytes)
+            return await self._oversize_stand_in(path, exc.size)
         return response.content
+
+    async def _oversize_stand_in(self, path: str, size: int) -> bytes:
+        from channels.email.parse import OVERSIZE_HEADER
+
+        body = (await self.request("GET", f"{path}?$select=internetMessageHeaders")).json()
+        lines = [f"{OVERSIZE_HEADER}: {size}"]
+        for header in body.get("internetMessageHeaders") or []:
+            if not isinstance(header, dict):
+                continue
+            name, value = str(header.get("name", "")), str(header.get("value", ""))
+            if name and ":" not in name and not any(c in name + value for c in "\r\n"):
+                lines.append(f"{name}: {value}")
+        note = "(message too large to fetch: open it in the mailbox)"
+        return ("\r\n".join(lines) + "\r\n\r\n" + note + "\r\n").encode()
 
     # --- subscriptions -------------------------------------------------------------------
 
@@ -252,6 +283,24 @@ class GraphClient:
             content=base64.b64encode(raw),
             headers={"Content-Type": "text/plain"},
         )
+
+
+class TooLarge(GraphError):
+    def __init__(self, size: int) -> None:
+        super().__init__(f"more than {size} bytes")
+        self.size = size
+
+
+async def _read_limited(response: httpx.Response, max_bytes: int | None) -> bytes:
+    parts: list[bytes] = []
+    total = 0
+    async for chunk in response.aiter_bytes():
+        total += len(chunk)
+        if max_bytes is not None and total > max_bytes:
+            announced = response.headers.get("Content-Length", "")
+            raise TooLarge(int(announced) if announced.isdigit() else total)
+        parts.append(chunk)
+    return b"".join(parts)
 
 
 def _retry_after(response: httpx.Response, *, default: float) -> float:

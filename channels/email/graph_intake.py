@@ -59,6 +59,7 @@ class GraphMailboxSettings:
     subscription_minutes: int = 4200  # Graph's most for messages is 10080 (7 days)
     resync_seconds: float = 300.0
     fetch_batch: int = 25
+    max_fetch_bytes: int = 64 * 1024 * 1024  # above: the header only, quarantined (as IMAP)
     backoff_initial: float = 1.0
     backoff_max: float = 300.0
 
@@ -270,7 +271,7 @@ class _GraphMailbox:
             for message_id in unique[start : start + self.settings.fetch_batch]:
                 if message_id in seen:
                     continue
-                raw = await client.mime(message_id)
+                raw = await client.mime(message_id, self.settings.max_fetch_bytes)
                 if raw is not None:
                     batch.append((message_id, raw))
             if batch:

@@ -260,6 +260,23 @@ async def test_subscription_removed_subscribes_again_and_resyncs(
         await wait_until(lambda: len(store.stored) == 2, timeout=5)
 
 
+async def test_a_huge_mail_is_not_downloaded_but_its_header_is_stored(
+    graph: FakeGraph, idp: FakeOAuth, webhook: tuple[str, dict[str, object]]
+) -> None:
+    from channels.email.parse import EmailParseError, parse_email
+
+    store = Store()
+    async with running(graph, idp, webhook, store, max_fetch_bytes=20_000):
+        photo = mail(1).replace(b"My boiler", b"x" * 200_000 + b" My boiler")
+        await deliver(graph, photo)
+        await wait_until(lambda: len(store.stored) == 1)
+    (raw,) = store.stored.values()
+    assert len(raw) < 5_000 and b"X-Doorstep-Oversize: " in raw
+    assert store.subjects == ["enquiry 1"]
+    with pytest.raises(EmailParseError, match="too large"):
+        parse_email(raw)  # quarantined with its size: staff see it came
+
+
 async def test_throttling_is_waited_out(
     graph: FakeGraph, idp: FakeOAuth, webhook: tuple[str, dict[str, object]]
 ) -> None:

@@ -29,6 +29,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from email import message_from_bytes
+from email.policy import compat32
 from typing import Any
 
 import httpx
@@ -224,6 +226,16 @@ class FakeGraph:
             if mime is None:
                 return JSONResponse({"error": {"code": "ErrorItemNotFound"}}, status_code=404)
             return Response(mime, media_type="text/plain")
+
+        @api.get("/v1.0/users/{user}/messages/{message_id}")
+        def message(user: str, message_id: str, request: Request) -> Response:
+            with fake._lock:
+                mime = fake.messages.get(user.lower(), {}).get(message_id)
+            if mime is None:
+                return JSONResponse({"error": {"code": "ErrorItemNotFound"}}, status_code=404)
+            parsed = message_from_bytes(mime, policy=compat32)
+            headers = [{"name": k, "value": str(v)} for k, v in parsed.items()]
+            return JSONResponse({"id": message_id, "internetMessageHeaders": headers})
 
         @api.post("/v1.0/subscriptions")
         async def subscribe(request: Request) -> Response:
