@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 # Graph's message ids change when a message moves folder unless immutable ids are asked for;
 # the id is our storage key, so it must not change under us.
 _PREFER_IMMUTABLE = 'IdType="ImmutableId"'
+_DELTA_PREFER = {"Prefer": f"{_PREFER_IMMUTABLE}, odata.maxpagesize=200"}
 
 
 class GraphError(ChannelError):
@@ -173,7 +174,9 @@ class GraphClient:
         )
         items: list[DeltaItem] = []
         while True:
-            body = (await self.request("GET", url)).json()
+            # Graph's default page for messages is 10: a first delta over a large folder
+            # would take thousands of calls.
+            body = (await self.request("GET", url, headers=_DELTA_PREFER)).json()
             for entry in body.get("value", []):
                 if not isinstance(entry, dict) or not entry.get("id"):
                     continue

@@ -95,6 +95,24 @@ def test_msal_fetches_app_only_token_with_outlook_default_scope(idp: FakeOAuth) 
     assert token.lifetime == pytest.approx(3600, abs=5)
 
 
+def test_msal_with_a_certificate_instead_of_a_secret(idp: FakeOAuth, tmp_path: Path) -> None:
+    from tests.support.fake_oauth import app_certificate
+
+    key_pem, thumbprint, public = app_certificate()
+    idp.add_client("cert-app", None, mailbox=USER, public_key_pem=public)
+    key_file = tmp_path / "doorstep.pem"
+    key_file.write_bytes(key_pem)
+    settings = microsoft(
+        idp,
+        client_id="cert-app",
+        client_secret=None,
+        certificate_path=str(key_file),
+        certificate_thumbprint=thumbprint,
+    )
+    token = MsalTokenSource(settings, purpose="mail").fetch()
+    assert idp.tokens_for("cert-app")[0].token == token.value
+
+
 def test_msal_refused_secret_is_a_clear_refusal(idp: FakeOAuth) -> None:
     idp.revoke(APP)
     with pytest.raises(TokenRefused, match="invalid_client"):

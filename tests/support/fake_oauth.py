@@ -201,7 +201,7 @@ class FakeOAuth:
             if client is None:
                 return 400, _error("unauthorized_client", "AADSTS700016: Application not found.")
             secret_ok = client.secret is not None and form.get("client_secret") == client.secret
-            assertion_ok = "client_assertion" in form and client.public_key_pem is not None
+            assertion_ok = self._assertion_ok(client, form.get("client_assertion"))
             if client.revoked or not (secret_ok or assertion_ok):
                 return 401, _error(
                     "invalid_client", "AADSTS7000215: Invalid client secret provided."
@@ -219,6 +219,23 @@ class FakeOAuth:
         if grant == "urn:ietf:params:oauth:grant-type:jwt-bearer":
             return self._jwt_bearer(form.get("assertion", ""))
         return 400, _error("unsupported_grant_type", grant)
+
+    def _assertion_ok(self, client: Client, assertion: str | None) -> bool:
+        """A certificate credential: a JWT signed with the app's key (RFC 7523)."""
+        import jwt
+
+        if not assertion or client.public_key_pem is None:
+            return False
+        try:
+            claims = jwt.decode(
+                assertion,
+                client.public_key_pem,
+                algorithms=["RS256", "PS256"],
+                options={"verify_aud": False},
+            )
+        except jwt.PyJWTError:
+            return False
+        return claims.get("iss") == client.client_id == claims.get("sub")
 
     def _jwt_bearer(self, assertion: str) -> tuple[int, dict[str, Any]]:
         import jwt
@@ -383,3 +400,36 @@ def service_account_key(client_email: str, token_uri: str) -> tuple[dict[str, An
         "token_uri": token_uri,
     }
     return info, public_pem
+
+
+def app_certificate() -> tuple[bytes, str, bytes]:
+    """An Entra app's certificate credential: (private key PEM, SHA-1 thumbprint hex, public
+    key PEM for the fake to check assertions with)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "doorstep")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    public = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    # Entra names a certificate credential by its SHA-1 thumbprint.
+    return key_pem, cert.fingerprint(hashes.SHA1()).hex(), public

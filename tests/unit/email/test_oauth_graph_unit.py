@@ -92,7 +92,7 @@ async def test_429_waits_retry_after_then_succeeds() -> None:
     assert (items, link) == ([], "https://d")
     assert sleeps == [7.0, 7.0] and client.throttled == 2
     assert calls[0].headers["Authorization"] == "Bearer t1"
-    assert calls[0].headers["Prefer"] == 'IdType="ImmutableId"'
+    assert calls[0].headers["Prefer"] == 'IdType="ImmutableId", odata.maxpagesize=200'
 
 
 async def test_throttled_too_long_is_unavailable_and_huge_waits_are_capped() -> None:
