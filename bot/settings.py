@@ -374,9 +374,10 @@ class Settings(BaseSettings):
     def _flat_oauth(self, auth: str | None) -> dict[str, Any]:
         if auth != "oauth2":
             for key in ("oauth_provider", "oauth_tenant", "oauth_client_secret", "oauth_token_url"):
-                if getattr(self, key) and self.imap_auth != "oauth2":
+                if getattr(self, key) and "oauth2" not in (self.imap_auth, self.smtp_auth):
                     raise ValueError(
-                        f"DOORSTEP_{key.upper()} is set but DOORSTEP_IMAP_AUTH is not oauth2"
+                        f"DOORSTEP_{key.upper()} is set but neither DOORSTEP_IMAP_AUTH nor "
+                        "DOORSTEP_SMTP_AUTH is oauth2"
                     )
             return {}
         if not self.oauth_provider:

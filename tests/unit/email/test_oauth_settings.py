@@ -140,3 +140,20 @@ def test_config_file_mailbox_keys_are_checked(tmp_path: Path) -> None:
     config.write_text("doorstep:\n  email:\n    sender: graph\n")
     with pytest.raises(SettingsError, match=r"email\.sender"):
         load_settings(config)
+
+
+def test_oauth_for_the_relay_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    env = {k: v for k, v in MS_ENV.items() if k != "DOORSTEP_IMAP_AUTH"}
+    _env(
+        monkeypatch,
+        {
+            **env,
+            "DOORSTEP_IMAP_PASSWORD": "pw",
+            "DOORSTEP_SMTP_HOST": "smtp.office365.com",
+            "DOORSTEP_SMTP_USER": "repairs@landlord.example",
+            "DOORSTEP_SMTP_AUTH": "oauth2",
+        },
+    )
+    settings = load_settings()
+    assert settings.email.mailboxes[0].auth == "password"
+    assert settings.email.smtp is not None and settings.email.smtp.provider == "microsoft"
