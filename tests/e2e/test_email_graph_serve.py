@@ -43,7 +43,7 @@ def mail(n: int, *, date: datetime | None = None, extra: str = "") -> bytes:
 
 @contextmanager
 def serving(
-    engine: sa.Engine, idp: FakeOAuth, graph: FakeGraph
+    engine: sa.Engine, idp: FakeOAuth, graph: FakeGraph, *, send_with_graph: bool = False
 ) -> Iterator[tuple[str, CollectingSender]]:
     port = free_port()
     settings = Settings(
@@ -65,6 +65,7 @@ def serving(
                     "graph_url": graph.url,
                 }
             ],
+            "sender": "graph" if send_with_graph else "smtp",
         },
     )
     sender = CollectingSender(Channel.EMAIL)
@@ -72,7 +73,7 @@ def serving(
         settings,
         engine=engine,
         classifier=KeywordClassifier(),
-        senders=[sender],
+        senders=None if send_with_graph else [sender],
         run_migrations=False,
     )
     with serve_asgi(create_app(app), port=port, lifespan=True) as url:
@@ -133,3 +134,19 @@ def test_graph_mailbox_end_to_end(engine: sa.Engine, idp: FakeOAuth, graph: Fake
     assert "auto-submitted" in reasons
     (box,) = status["mailboxes"]
     assert box["name"] == "repairs" and box["intake"] == "graph" and box["state"] == "connected"
+
+
+def test_acknowledgement_sent_with_graph_threads_under_the_mail(
+    engine: sa.Engine, idp: FakeOAuth, graph: FakeGraph
+) -> None:
+    from email import message_from_bytes
+    from email.policy import default as default_policy
+
+    with serving(engine, idp, graph, send_with_graph=True):
+        wait_until(lambda: len(graph.live_subscriptions()) == 1)
+        graph.deliver(USER, mail(9))
+        (raw,) = graph.wait_sent(1, timeout=20)
+    sent = message_from_bytes(raw, policy=default_policy)
+    assert sent["To"] == "resident9@example.org"
+    assert sent["In-Reply-To"] == "<serve-9@example.org>"
+    assert sent["Auto-Submitted"] == "auto-replied"
