@@ -216,6 +216,26 @@ def test_oauthbearer_when_the_server_offers_only_that(idp: FakeOAuth) -> None:
     assert result.mechanism == "OAUTHBEARER" and result.messages == 1 and result.idle
 
 
+async def test_google_workspace_mailbox_through_idle(
+    idp: FakeOAuth, oauth_dovecot: DovecotServer, tmp_path: Path
+) -> None:
+    """The Google path whole: a delegated service account's token (google-auth), XOAUTH2."""
+    info, public = service_account_key("doorstep@landlord.iam.gserviceaccount.com", idp.token_url)
+    idp.add_client(info["client_email"], None, mailbox=USER, public_key_pem=public)
+    key_file = tmp_path / "key.json"
+    key_file.write_text(json.dumps(info))
+    google = OAuthSettings(
+        provider="google", service_account_file=str(key_file), ca_file=idp.ca_file
+    )
+    tokens = TokenCache(GoogleTokenSource(google, username=USER))
+    inbox = Inbox()
+    box = mailbox(oauth_dovecot, password="", tokens=tokens)
+    async with running(ImapIntake([box], InMemoryCursorStore(), inbox)):
+        await asyncio.to_thread(oauth_dovecot.append, USER, mail(1))
+        await wait_until(lambda: len(inbox.delivered) == 1, timeout=10)
+    assert idp.tokens_for(info["client_email"])[0].grant == "jwt-bearer"
+
+
 async def test_token_expiring_mid_idle_reconnects_cleanly_and_misses_nothing(
     idp: FakeOAuth, oauth_dovecot: DovecotServer
 ) -> None:
