@@ -229,12 +229,21 @@ def build_email_intake(
         wake()
 
     def known_sync(mailbox: str, ids: list[str]) -> set[str]:
+        # A first delta lists the whole folder (tens of thousands of ids): asked in slices,
+        # well under SQLite's limit on bound values.
         c = t.inbound_messages.c
+        found: set[str] = set()
         with app.engine.connect() as conn:
-            rows = conn.execute(
-                sa.select(c.source_key).where(c.source == f"graph:{mailbox}", c.source_key.in_(ids))
-            ).scalars()
-            return set(rows)
+            for start in range(0, len(ids), 500):
+                found.update(
+                    conn.execute(
+                        sa.select(c.source_key).where(
+                            c.source == f"graph:{mailbox}",
+                            c.source_key.in_(ids[start : start + 500]),
+                        )
+                    ).scalars()
+                )
+        return found
 
     async def known(mailbox: str, ids: list[str]) -> set[str]:
         return await asyncio.to_thread(known_sync, mailbox, ids)

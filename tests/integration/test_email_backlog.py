@@ -57,3 +57,40 @@ def test_backlog_window_is_configurable(engine: sa.Engine) -> None:
     deliver(app, "old", at=datetime(2026, 12, 11, 16, 0, tzinfo=UTC).isoformat(), body="Leak")
     app.pipeline.process_pending()
     assert not _reasons(engine)
+
+
+async def test_graph_known_ids_over_a_whole_folder(engine: sa.Engine) -> None:
+    """A first delta lists every message in the folder; the stored ones are found in
+    slices (SQLite limits bound values), on both databases."""
+    from bot.domain.model import Channel
+    from channels.email.imap import InMemoryCursorStore
+    from channels.email.wiring import build_email_intake
+
+    settings = Settings(
+        email={
+            "mailboxes": [
+                {
+                    "name": "repairs",
+                    "username": "repairs@landlord.example",
+                    "intake": "graph",
+                    "auth": "oauth2",
+                    "provider": "microsoft",
+                    "tenant": "contoso",
+                    "client_id": "app",
+                    "client_secret": "secret",
+                }
+            ]
+        }
+    )
+    app, _ = make_app(engine, FakeClock(THURSDAY_10), settings)
+
+    async def ignore(*args: object) -> None:
+        return None
+
+    intakes = build_email_intake(app, InMemoryCursorStore(), ignore, None, lambda: None)
+    assert intakes is not None and intakes.graph is not None and intakes.imap is None
+    stored = [f"AAMk{n}" for n in (3, 777, 1999)]
+    app.pipeline.store_raw_many(Channel.EMAIL, "graph:repairs", [(i, b"x") for i in stored])
+    ids = [f"AAMk{n}" for n in range(2000)]
+    assert await intakes.graph.boxes["repairs"].known("repairs", ids) == set(stored)
+    assert app.extras["graph_intake"] is intakes.graph
