@@ -236,11 +236,12 @@ class MsalTokenSource:
         s = self.settings
         credential: Any = s.client_secret
         if s.certificate_path:
-            with open(s.certificate_path, encoding="utf-8") as handle:
-                credential = {
-                    "private_key": handle.read(),
-                    "thumbprint": s.certificate_thumbprint or "",
-                }
+            try:
+                with open(s.certificate_path, encoding="utf-8") as handle:
+                    key = handle.read()
+            except OSError as exc:
+                raise TokenRefused(f"certificate_path unreadable: {exc.strerror}") from exc
+            credential = {"private_key": key, "thumbprint": s.certificate_thumbprint or ""}
         authority = f"{s.authority_host.rstrip('/')}/{s.tenant}"
         known = s.authority_host.rstrip("/") == MICROSOFT_AUTHORITY_HOST
         try:
