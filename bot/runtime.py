@@ -93,7 +93,7 @@ class Runtime:
         if not mailboxes:
             return None
         from bot.storage.repository import UnitOfWork
-        from channels.email.imap import ImapIntake, MailboxSettings
+        from channels.email.wiring import build_email_intake
 
         engine = self.app.engine
 
@@ -107,26 +107,9 @@ class Runtime:
                     uow.save_cursor(mailbox, uidvalidity, last_uid)
                     uow.commit()
 
-        return ImapIntake(
-            [
-                MailboxSettings(
-                    name=m.name,
-                    host=m.host,
-                    port=m.port,
-                    security=m.security,
-                    username=m.username,
-                    password=m.password,
-                    folder=m.folder,
-                    mark_seen=m.mark_seen,
-                    move_to=m.move_to,
-                    idle_timeout=m.idle_timeout,
-                    rescan_interval=m.rescan_interval,
-                )
-                for m in mailboxes
-            ],
-            DbCursorStore(),
-            self.on_mail,
-            self.on_mail_batch,
+        # IMAP and Graph mailboxes, OAuth token caches and health: channels/email/wiring.py.
+        return build_email_intake(
+            self.app, DbCursorStore(), self.on_mail, self.on_mail_batch, self.wake_inbound
         )
 
     async def start(self) -> None:

@@ -57,12 +57,69 @@ class Officer(_Model):
     cover: str | None = None  # team id or officer email who helps meanwhile
 
 
-class Mailbox(_Model):
+OAuthProvider = Literal["microsoft", "google", "generic"]
+
+
+class OAuthFields(_Model):
+    """OAuth 2.0 client settings of a mailbox or the SMTP relay (channels/email/oauth.py).
+
+    `auth: oauth2` needs `provider` and, by provider: microsoft `tenant`, `client_id` and
+    `client_secret` or `certificate_path` + `certificate_thumbprint`; google
+    `service_account_file` (domain-wide delegation) or `refresh_token` + `client_id` +
+    `client_secret`; generic `token_url` + `client_id`. Secrets belong in the environment.
+    """
+
+    auth: Literal["password", "oauth2"] = "password"
+    provider: OAuthProvider | None = None
+    tenant: str | None = None
+    client_id: str | None = None
+    client_secret: str | None = Field(default=None, repr=False)
+    certificate_path: Path | None = None
+    certificate_thumbprint: str | None = None
+    token_url: str | None = None
+    scope: str | None = None
+    authority_host: str | None = None  # microsoft national clouds; tests
+    service_account_file: Path | None = None
+    refresh_token: str | None = Field(default=None, repr=False)
+    oauth_ca_file: Path | None = None  # a private CA for the token endpoint
+
+    def oauth_problem(self) -> str | None:
+        """The first wrong combination, as "key: what is wrong"; None when consistent."""
+        if self.auth == "password":
+            for key in ("provider", "tenant", "client_secret", "token_url", "refresh_token"):
+                if getattr(self, key):
+                    return f"{key}: only used with auth: oauth2 (auth is password)"
+            return None
+        if self.provider is None:
+            return "provider: required with auth: oauth2 (microsoft, google or generic)"
+        if self.provider == "microsoft":
+            if not self.tenant:
+                return "tenant: required for provider microsoft (the directory id or domain)"
+            if not self.client_id:
+                return "client_id: required for provider microsoft (the app's client id)"
+            if not (self.client_secret or self.certificate_path):
+                return "client_secret: required for provider microsoft (or certificate_path)"
+            if self.certificate_path and not self.certificate_thumbprint:
+                return "certificate_thumbprint: required with certificate_path"
+        elif self.provider == "google":
+            if not (self.service_account_file or self.refresh_token):
+                return "service_account_file: required for provider google (or refresh_token)"
+            if self.refresh_token and not (self.client_id and self.client_secret):
+                return "client_id: refresh_token needs client_id and client_secret"
+        elif self.provider == "generic":
+            if not self.token_url:
+                return "token_url: required for provider generic"
+            if not self.client_id:
+                return "client_id: required for provider generic"
+        return None
+
+
+class Mailbox(OAuthFields):
     name: str = "inbox"
-    host: str
+    host: str = ""  # IMAP server; not used with intake: graph
     port: int = 993
     security: Security = "ssl"
-    username: str
+    username: str  # the login; for Graph, the mailbox's address (or user id)
     password: str = Field(default="", repr=False)
     folder: str = "INBOX"
     mark_seen: bool = False
@@ -70,15 +127,45 @@ class Mailbox(_Model):
     team: str | None = None  # team whose address this mailbox receives
     rescan_interval: float = 60.0
     idle_timeout: float = 300.0
+    # imap: IDLE on the IMAP server; graph: Microsoft Graph change notifications + delta.
+    intake: Literal["imap", "graph"] = "imap"
+    graph_url: str = "https://graph.microsoft.com/v1.0"
+    # Graph: how long a subscription is asked for; it is renewed at a third of that left.
+    graph_subscription_minutes: int = Field(default=4200, ge=1, le=10080)
+    # Graph: the delta catch-up between notifications (completeness if a push is lost).
+    graph_resync_seconds: float = Field(default=300.0, gt=0)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Mailbox:
+        problem = None
+        if self.intake == "graph" and not (self.auth == "oauth2" and self.provider == "microsoft"):
+            problem = "intake: graph needs auth: oauth2 with provider: microsoft"
+        problem = problem or self.oauth_problem()
+        if problem is None and self.intake == "imap" and not self.host:
+            problem = "host: required with intake: imap"
+        if problem is not None:
+            raise ValueError(f"email.mailboxes[{self.name}].{problem}")
+        return self
 
 
-class Smtp(_Model):
+class Smtp(OAuthFields):
     host: str = "127.0.0.1"
     port: int = 25
     security: Security = "none"
     username: str | None = None
     password: str | None = Field(default=None, repr=False)
     timeout: float = 30.0
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Smtp:
+        if self.auth == "oauth2" and self.provider is None:
+            return self  # takes the OAuth client of the first oauth2 mailbox (checked there)
+        problem = self.oauth_problem()
+        if problem is None and self.auth == "oauth2" and not self.username:
+            problem = "username: required with auth: oauth2 (the mailbox to send as)"
+        if problem is not None:
+            raise ValueError(f"email.smtp.{problem}")
+        return self
 
 
 class LoopCaps(_Model):
@@ -104,7 +191,13 @@ class Email(_Model):
     # Read each mail in a child process and quarantine one that takes longer than this
     # ("took too long"); 0 reads in the worker's own thread (channels/email/adapter.py).
     decode_timeout_seconds: float = Field(default=0, ge=0)
+    # ACK-2: mail whose acknowledgement deadline (this many working days) has already passed
+    # when we first see it (a mailbox's backlog, mail from an outage) gets no automatic
+    # reply either; staff see it. Checked only while acknowledge_max_age_days is not 0.
+    acknowledge_backlog_working_days: int = Field(default=2, ge=0)
     caps: LoopCaps = Field(default_factory=LoopCaps)
+    # smtp: the relay in `smtp`; graph: Microsoft Graph sendMail as the first graph mailbox.
+    sender: Literal["smtp", "graph"] = "smtp"
 
 
 class SlaSettings(_Model):
@@ -285,6 +378,19 @@ class Settings(BaseSettings):
     smtp_user: str | None = None
     smtp_password: str | None = Field(default=None, repr=False)
     email_from: str | None = None
+    # OAuth 2.0 and Microsoft Graph for that one mailbox (and the relay, when it has a user).
+    imap_auth: Literal["password", "oauth2"] | None = None
+    smtp_auth: Literal["password", "oauth2"] | None = None
+    oauth_provider: OAuthProvider | None = None
+    oauth_tenant: str | None = None
+    oauth_client_id: str | None = None
+    oauth_client_secret: str | None = Field(default=None, repr=False)
+    oauth_token_url: str | None = None
+    oauth_scope: str | None = None
+    oauth_service_account_file: Path | None = None  # google, domain-wide delegation
+    oauth_refresh_token: str | None = Field(default=None, repr=False)  # google, one user
+    email_intake: Literal["imap", "graph"] | None = None
+    graph_url: str | None = None
 
     @field_validator("database_url")
     @classmethod
@@ -293,34 +399,107 @@ class Settings(BaseSettings):
             raise ValueError("must be a sqlite:/// or postgresql:// URL")
         return value
 
+    def _flat_oauth(self, auth: str | None) -> dict[str, Any]:
+        if auth != "oauth2":
+            for key in ("oauth_provider", "oauth_tenant", "oauth_client_secret", "oauth_token_url"):
+                if getattr(self, key) and "oauth2" not in (self.imap_auth, self.smtp_auth):
+                    raise ValueError(
+                        f"DOORSTEP_{key.upper()} is set but neither DOORSTEP_IMAP_AUTH nor "
+                        "DOORSTEP_SMTP_AUTH is oauth2"
+                    )
+            return {}
+        if not self.oauth_provider:
+            raise ValueError(
+                "DOORSTEP_OAUTH_PROVIDER is required with DOORSTEP_IMAP_AUTH=oauth2 "
+                "(microsoft, google or generic)"
+            )
+        found = {
+            "auth": "oauth2",
+            "provider": self.oauth_provider,
+            "tenant": self.oauth_tenant,
+            "client_id": self.oauth_client_id,
+            "client_secret": self.oauth_client_secret,
+            "token_url": self.oauth_token_url,
+            "scope": self.oauth_scope,
+            "service_account_file": self.oauth_service_account_file,
+            "refresh_token": self.oauth_refresh_token,
+        }
+        return {key: value for key, value in found.items() if value is not None}
+
+    @staticmethod
+    def _flat_error(exc: ValidationError) -> ValueError:
+        """A nested model's "email.mailboxes[env].tenant: ..." as the variable to set."""
+        text = "; ".join(
+            str(e["msg"]).removeprefix("Value error, ")
+            if not e["loc"]
+            else f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
+            for e in exc.errors()
+        )
+        keys = ("provider", "tenant", "client_id", "client_secret", "token_url", "intake")
+        for key in (*keys, "service_account_file", "refresh_token"):
+            if f"].{key}:" in text or f"smtp.{key}:" in text:
+                name = "EMAIL_INTAKE" if key == "intake" else f"OAUTH_{key.upper()}"
+                return ValueError(f"DOORSTEP_{name}: {text.split(':', 1)[1].strip()}")
+        return ValueError(text)
+
     @model_validator(mode="after")
     def _apply_flat_email_settings(self) -> Settings:
         if self.email_from:
             self.email.from_address = self.email_from
+        if self.email_intake == "graph" and self.imap_auth != "oauth2":
+            raise ValueError(
+                "DOORSTEP_EMAIL_INTAKE=graph needs DOORSTEP_IMAP_AUTH=oauth2 "
+                "and DOORSTEP_OAUTH_PROVIDER=microsoft"
+            )
+        if self.graph_url and self.email_intake != "graph":
+            raise ValueError("DOORSTEP_GRAPH_URL is set but DOORSTEP_EMAIL_INTAKE is not graph")
         if self.smtp_host:
             security = self.smtp_security or "none"
             default_port = {"ssl": 465, "starttls": 587, "none": 25}[security]
-            self.email.smtp = Smtp(
-                host=self.smtp_host,
-                port=self.smtp_port or default_port,
-                security=security,
-                username=self.smtp_user,
-                password=self.smtp_password,
-            )
-        if self.imap_host:
-            if not self.imap_user:
-                raise ValueError("DOORSTEP_IMAP_USER is required when DOORSTEP_IMAP_HOST is set")
-            security = self.imap_security or "ssl"
-            self.email.mailboxes = [
-                Mailbox(
-                    name="env",
-                    host=self.imap_host,
-                    port=self.imap_port or (993 if security == "ssl" else 143),
+            # The relay logs in like the mailbox unless told otherwise (Microsoft 365).
+            smtp_auth = self.smtp_auth or (self.imap_auth if self.smtp_user else None)
+            try:
+                self.email.smtp = Smtp(
+                    host=self.smtp_host,
+                    port=self.smtp_port or default_port,
                     security=security,
-                    username=self.imap_user,
-                    password=self.imap_password or "",
+                    username=self.smtp_user,
+                    password=self.smtp_password,
+                    **self._flat_oauth(smtp_auth),
                 )
-            ]
+            except ValidationError as exc:
+                raise self._flat_error(exc) from exc
+        elif self.email_intake == "graph" and not self.email.smtp:
+            self.email.sender = "graph"
+        if self.imap_host or self.email_intake == "graph":
+            if not self.imap_user:
+                raise ValueError(
+                    "DOORSTEP_IMAP_USER is required when DOORSTEP_IMAP_HOST or "
+                    "DOORSTEP_EMAIL_INTAKE is set (the mailbox's address)"
+                )
+            security = self.imap_security or "ssl"
+            extra: dict[str, Any] = self._flat_oauth(self.imap_auth)
+            if self.email_intake:
+                extra["intake"] = self.email_intake
+            if self.graph_url:
+                extra["graph_url"] = self.graph_url
+            try:
+                self.email.mailboxes = [
+                    Mailbox(
+                        name="env",
+                        host=self.imap_host or "",
+                        port=self.imap_port or (993 if security == "ssl" else 143),
+                        security=security,
+                        username=self.imap_user,
+                        password=self.imap_password or "",
+                        **extra,
+                    )
+                ]
+            except ValidationError as exc:
+                raise self._flat_error(exc) from exc
+        elif self.imap_auth == "oauth2" and not self.smtp_host:
+            raise ValueError("DOORSTEP_IMAP_AUTH=oauth2 needs DOORSTEP_IMAP_HOST (or ..._INTAKE)")
+        self._check_email_sending()
         team_ids = {t.id for t in self.teams}
         if not any(t.id == self.default_team for t in self.teams):
             self.teams.append(Team(id=self.default_team, name="Customer services"))
@@ -334,6 +513,19 @@ class Settings(BaseSettings):
             if officer.team not in team_ids:
                 raise ValueError(f"officers[{officer.email}].team: unknown team {officer.team!r}")
         return self
+
+    def _check_email_sending(self) -> None:
+        email = self.email
+        oauth_boxes = [m for m in email.mailboxes if m.auth == "oauth2"]
+        if email.smtp is not None and email.smtp.auth == "oauth2" and email.smtp.provider is None:
+            if not oauth_boxes:
+                raise ValueError(
+                    "email.smtp.provider: required with auth: oauth2 (no oauth2 mailbox to share)"
+                )
+            if not email.smtp.username:
+                raise ValueError("email.smtp.username: required with auth: oauth2")
+        if email.sender == "graph" and not any(m.intake == "graph" for m in email.mailboxes):
+            raise ValueError("email.sender: graph needs a mailbox with intake: graph")
 
     @classmethod
     def settings_customise_sources(

@@ -19,6 +19,9 @@ def register(subparsers: Any) -> None:
     inspect = sub.add_parser("inspect", help="show, for each .eml file, whether we would reply")
     inspect.add_argument("files", nargs="+", type=Path)
     inspect.set_defaults(handler=_inspect)
+    from bot.cli.email_check import register_check
+
+    register_check(sub)  # `doorstep email check`
 
 
 def _inspect(args: argparse.Namespace) -> int:

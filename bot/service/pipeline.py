@@ -498,6 +498,15 @@ class Pipeline:
             # A mailbox connected for the first time holds the past: residents who wrote
             # weeks ago must not get "thank you for your email" now. Staff see them all.
             return f"sent more than {max_age} days ago: no automatic reply to old mail"
+        window = self.settings.email.acknowledge_backlog_working_days
+        if (
+            msg.channel is Channel.EMAIL
+            and max_age
+            and window
+            and now > self.clocks.calendar.add_working_days(msg.received_at, window)
+        ):
+            # ACK-2's window had passed before we saw it (backlog, outage): staff answer it.
+            return f"backlog: older than the {window}-working-day acknowledgement window"
         hold = uow.active_hold(msg.channel.value, msg.sender, now)
         if hold is not None:
             return f"address on hold: {hold}"

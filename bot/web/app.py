@@ -15,6 +15,7 @@ from bot.runtime import Runtime
 from bot.service.clocks import attention_needed, count_attention_needed
 from bot.service.pipeline import count_by_status
 from bot.storage import tables as t
+from channels.email.health import mailbox_states
 
 # Areas that add routes build an APIRouter from the App: "module:function". A module that is
 # not there (an area not built yet) is skipped; one that fails to import is an error.
@@ -25,6 +26,7 @@ ROUTER_FACTORIES = (
     "bot.web.dashboard.quarantine:build_router",
     "bot.web.appointments:build_router",
     "bot.web.assistant_api:build_router",
+    "channels.email.graph_webhook:build_router",
 )
 
 
@@ -74,6 +76,8 @@ def create_app(
                     {"name": p.name, "pid": p.pid, "restarts": p.restarts}
                     for p in runtime.email_senders
                 ],
+                # Each mailbox's intake: connected, or what is wrong (a refused secret...).
+                "mailboxes": mailbox_states(app.extras),
             }
 
     @api.get("/api/quarantine")

@@ -39,11 +39,16 @@ def decoder(settings: Settings) -> Decoder:
 
 
 def sender(settings: Settings) -> Sender | None:
+    from channels.email.wiring import graph_sender, smtp_oauth_fields, token_cache
+
+    if settings.email.sender == "graph":
+        return graph_sender(settings)
     smtp = settings.email.smtp
     if smtp is None:
         return None
     from channels.email.smtp import SmtpSender, SmtpSettings
 
+    oauth = smtp_oauth_fields(settings)  # OAuth: channels/email/wiring.py
     return SmtpSender(
         SmtpSettings(
             host=smtp.host,
@@ -54,6 +59,7 @@ def sender(settings: Settings) -> Sender | None:
             timeout=smtp.timeout,
             from_address=settings.email.from_address,
             from_name=settings.email.from_name or settings.organisation.name,
+            tokens=token_cache(oauth, username=smtp.username or "") if oauth else None,
         )
     )
 

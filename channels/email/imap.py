@@ -19,6 +19,13 @@ by count and bytes, so a 10 MB photo of mould is just a slow fetch. Above `max_f
 we do not download the body at all: `on_message` gets the message's header with an
 `X-Doorstep-Oversize` field, which the parser quarantines with its size, so staff see that
 a mail arrived and can open it in the mailbox.
+
+OAuth (Microsoft 365, Google Workspace): with `tokens` set the session logs in with SASL
+XOAUTH2 (or OAUTHBEARER when that is all the server offers) and an access token. Exchange
+drops a session whose token has expired; we do not wait for that: a session ends cleanly
+shortly before its token would, and the next one starts at once with a fresh token. The
+cursor makes that reconnect lossless, as any other. A refused token or login is retried with
+back-off and shown in `health`; it never stops the mailbox's loop.
 """
 
 from __future__ import annotations
@@ -38,6 +45,8 @@ from typing import Any, Literal, Protocol, TypeVar
 from imapclient import IMAPClient
 
 from channels.base import ChannelError
+from channels.email.health import MailboxHealth
+from channels.email.oauth import TokenCache, TokenError, TokenRefused
 from channels.email.parse import OVERSIZE_HEADER
 from channels.email.redact import redact_address, redact_text
 
@@ -56,6 +65,10 @@ _IDLE_SLICE = 1.0  # how often a parked IDLE checks for stop(); bounds shutdown 
 
 class MailboxUnavailable(ChannelError):
     """The IMAP server could not be reached, refused the login, or broke the protocol."""
+
+
+class LoginRefused(MailboxUnavailable):
+    """The IMAP server refused our credentials (password or access token)."""
 
 
 class CursorStore(Protocol):
@@ -102,6 +115,8 @@ class MailboxSettings:
     backoff_initial: float = 1.0
     backoff_max: float = 300.0
     tls_context: ssl.SSLContext | None = field(default=None, repr=False, compare=False)
+    # OAuth 2.0: log in with an access token from here instead of the password.
+    tokens: TokenCache | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.security not in ("ssl", "starttls", "none"):
@@ -124,6 +139,10 @@ class _Session:
         self.client: IMAPClient | None = None
         self.supports_idle = False
         self.caught_up = False  # connected and scanned once: the back-off can reset
+        # OAuth: when the session must end for a fresh token (time.time()); None: never.
+        self.token_deadline: float | None = None
+        self.renewing = False  # ended for a fresh token: reconnect at once, no back-off
+        self.mechanism = "password"  # how it logged in: password, XOAUTH2 or OAUTHBEARER
 
     def connect(self) -> int:
         """Connect, log in, select the folder; returns its UIDVALIDITY."""
@@ -141,13 +160,45 @@ class _Session:
         self.client = client
         if s.security == "starttls":
             client.starttls(context)
-        client.login(s.username, s.password)
+        if s.tokens is None:
+            self._checked_login(lambda: client.login(s.username, s.password))
+        else:
+            self._oauth_login(client, s.tokens)
         status = client.select_folder(s.folder, readonly=s.read_only)
         self.supports_idle = client.has_capability("IDLE")
         uidvalidity = status.get(b"UIDVALIDITY")
         if not isinstance(uidvalidity, int):
             raise MailboxUnavailable(f"server gave no UIDVALIDITY for {s.folder!r}")
         return uidvalidity
+
+    def _checked_login(self, login: Callable[[], object]) -> None:
+        from imapclient.exceptions import LoginError
+
+        try:
+            login()
+        except LoginError as exc:
+            detail = redact_text(str(exc)) or "refused"
+            raise LoginRefused(f"login refused: {detail}") from exc
+
+    def _oauth_login(self, client: IMAPClient, tokens: TokenCache) -> None:
+        s = self.settings
+        token = tokens.get()  # TokenError goes up as it is: the provider, not the server
+        capabilities = {c.upper() for c in client.capabilities()}
+        if b"AUTH=XOAUTH2" in capabilities:
+            self.mechanism = "XOAUTH2"
+            login: Callable[[], object] = lambda: client.oauth2_login(s.username, token.value)  # noqa: E731
+        elif b"AUTH=OAUTHBEARER" in capabilities:
+            self.mechanism = "OAUTHBEARER"
+            login = lambda: client.oauthbearer_login(s.username, token.value)  # noqa: E731
+        else:
+            raise LoginRefused("the server offers neither AUTH=XOAUTH2 nor AUTH=OAUTHBEARER")
+        try:
+            self._checked_login(login)
+        except LoginRefused:
+            # Perhaps revoked early: the next attempt asks the provider for a new one.
+            tokens.invalidate()
+            raise
+        self.token_deadline = tokens.usable_until(token)
 
     def _client(self) -> IMAPClient:
         if self.client is None:
@@ -237,11 +288,16 @@ class _Mailbox:
         cursors: CursorStore,
         on_message: OnMessage,
         on_batch: OnBatch | None = None,
+        health: MailboxHealth | None = None,
     ) -> None:
         self.settings = settings
         self.cursors = cursors
         self.on_message = on_message
         self.on_batch = on_batch
+        self.health = health or MailboxHealth()
+        self.health.register(
+            settings.name, intake="imap", auth="password" if settings.tokens is None else "oauth2"
+        )
         self.stop_requested = threading.Event()  # read by the blocking thread
         self._wake = asyncio.Event()
         self.connected = asyncio.Event()  # set while a session is up (tests wait on it)
@@ -262,9 +318,28 @@ class _Mailbox:
             session = _Session(self.settings)
             try:
                 await self._session(session, executor)
+            except TokenError as exc:
+                self.health.set(
+                    self.settings.name,
+                    "token_refused" if isinstance(exc, TokenRefused) else "token_unavailable",
+                    str(exc),
+                    retry_in=backoff,
+                )
+                log.warning(
+                    "imap %s: no access token: %s; retry in %.0fs", self.label, exc, backoff
+                )
             except MailboxUnavailable as exc:
+                self.health.set(
+                    self.settings.name,
+                    "login_refused" if isinstance(exc, LoginRefused) else "unavailable",
+                    str(exc),
+                    retry_in=backoff,
+                )
                 log.warning("imap %s: %s; reconnecting in %.0fs", self.label, exc, backoff)
-            except Exception:
+            except Exception as exc:
+                self.health.set(
+                    self.settings.name, "unavailable", type(exc).__name__, retry_in=backoff
+                )
                 log.exception("imap %s failed; reconnecting in %.0fs", self.label, backoff)
             finally:
                 self.connected.clear()
@@ -275,6 +350,8 @@ class _Mailbox:
                 backoff = self.settings.backoff_initial
             if self.stop_requested.is_set():
                 break
+            if session.renewing:
+                continue  # a fresh token, at once: no mail waits on a back-off
             await self._sleep(backoff)
             backoff = min(backoff * 2, self.settings.backoff_max)
 
@@ -300,11 +377,22 @@ class _Mailbox:
         s = self.settings
         uidvalidity = await self._call(executor, session.connect)
         self.connected.set()
+        self.health.set(s.name, "connected")
         log.info("imap %s: connected (idle=%s)", self.label, session.supports_idle)
         await self.scan_until_quiet(session, executor, uidvalidity)  # what came meanwhile
         session.caught_up = True
-        cycle = min(s.idle_timeout, s.rescan_interval)
         while not self.stop_requested.is_set():
+            cycle = min(s.idle_timeout, s.rescan_interval)
+            if session.token_deadline is not None:
+                left = session.token_deadline - time.time()
+                if left <= 0:
+                    # End cleanly before the server ends it for us; the next session logs
+                    # in with a fresh token and re-scans from the cursor: nothing missed.
+                    log.info("imap %s: access token due for renewal; reconnecting", self.label)
+                    self.health.set(s.name, "reconnecting", "renewing the access token")
+                    session.renewing = True
+                    return
+                cycle = min(cycle, left)
             if session.supports_idle:
                 await self._call(executor, session.idle_wait, cycle, self.stop_requested)
             else:
@@ -419,11 +507,15 @@ class ImapIntake:
         cursor_store: CursorStore,
         on_message: OnMessage,
         on_batch: OnBatch | None = None,
+        health: MailboxHealth | None = None,
     ) -> None:
         names = [m.name for m in mailboxes]
         if len(set(names)) != len(names):
             raise ValueError("mailbox names must be unique (they key the cursors)")
-        self._boxes = {m.name: _Mailbox(m, cursor_store, on_message, on_batch) for m in mailboxes}
+        self.health = health or MailboxHealth()
+        self._boxes = {
+            m.name: _Mailbox(m, cursor_store, on_message, on_batch, self.health) for m in mailboxes
+        }
 
     async def run(self) -> None:
         tasks = [
@@ -456,3 +548,36 @@ class ImapIntake:
         finally:
             await asyncio.get_running_loop().run_in_executor(executor, session.close)
             executor.shutdown(wait=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeResult:
+    uidvalidity: int
+    messages: int  # in the folder now
+    idle: bool  # the server offers IDLE and an IDLE started and ended cleanly
+    mechanism: str  # "password", "XOAUTH2" or "OAUTHBEARER"
+
+
+def probe(settings: MailboxSettings) -> ProbeResult:
+    """Connect, log in, open the folder read-only and try IDLE, then log out (blocking).
+
+    For `doorstep email check`: touches nothing in the mailbox. Raises `TokenError`,
+    `LoginRefused` or `MailboxUnavailable` with what went wrong."""
+    import dataclasses
+
+    session = _Session(dataclasses.replace(settings, mark_seen=False, move_to=None))
+    try:
+        try:
+            uidvalidity = session.connect()
+            client = session._client()
+            found = client.search(["ALL"])
+            idle = False
+            if session.supports_idle:
+                session.idle_wait(0.2, threading.Event())
+                idle = True
+        except (imaplib.IMAP4.error, OSError, EOFError) as exc:
+            detail = redact_text(str(exc)) or type(exc).__name__
+            raise MailboxUnavailable(f"{type(exc).__name__}: {detail}") from exc
+        return ProbeResult(uidvalidity, len(found), idle, session.mechanism)
+    finally:
+        session.close()

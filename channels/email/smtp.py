@@ -4,6 +4,12 @@ Transient (retry later): the server is unreachable, slow, disconnects, answers 4
 rejects *our* side of the session (login, MAIL FROM, STARTTLS). Those are outages or
 configuration mistakes; once fixed, the queued acknowledgements should still go out.
 Permanent (give up on this message): a 5xx for the recipient or for the message itself.
+
+OAuth 2.0 (Microsoft 365's SMTP AUTH, Google Workspace): with `tokens` set the session logs in
+with SASL XOAUTH2 and an access token (aiosmtplib's `oauth_token_generator`), taken from the
+cache in a thread (the providers' libraries block). No token, or a refused one, is a
+transient error like a refused password: once the app registration is fixed, queued
+acknowledgements still go.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import aiosmtplib
 from bot.domain.model import Channel, OutboundMessage
 from channels.base import PermanentSendError, SendResult, TransientSendError
 from channels.email.compose import ComposeError, build_email, message_id_for
+from channels.email.oauth import TokenCache, TokenError
 from channels.email.redact import redact_address, redact_text
 
 log = logging.getLogger(__name__)
@@ -43,6 +50,8 @@ class SmtpSettings:
     # Domain for generated Message-IDs; the From address's domain when not set.
     message_id_domain: str | None = None
     tls_context: ssl.SSLContext | None = field(default=None, repr=False, compare=False)
+    # OAuth 2.0: AUTH XOAUTH2 as `username` with a token from here instead of the password.
+    tokens: TokenCache | None = field(default=None, repr=False, compare=False)
 
 
 class SmtpSender:
@@ -106,6 +115,12 @@ class SmtpSender:
             client = self._new_client()
             await client.connect()
             await self._send_on(client, mail, envelope_from, message.recipient)
+        except TokenError as exc:
+            raise TransientSendError(f"smtp {s.host}:{s.port}: no access token: {exc}") from exc
+        except aiosmtplib.SMTPAuthenticationError as exc:
+            if s.tokens is not None:
+                s.tokens.invalidate()  # perhaps revoked early: ask for a new one next time
+            raise _translate(exc, message.recipient) from exc
         except aiosmtplib.SMTPException as exc:
             raise _translate(exc, message.recipient) from exc
         except (OSError, TimeoutError) as exc:  # includes ssl.SSLError, refused, DNS failure
@@ -133,12 +148,19 @@ class SmtpSender:
 
     def _new_client(self) -> aiosmtplib.SMTP:
         s = self.settings
+        tokens = s.tokens
+
+        async def access_token() -> str:
+            assert tokens is not None
+            return (await asyncio.to_thread(tokens.get)).value
+
         return aiosmtplib.SMTP(
             hostname=s.host,
             port=s.port,
             local_hostname=self._local_hostname,
             username=s.username or None,
-            password=s.password if s.username else None,
+            password=s.password if s.username and tokens is None else None,
+            oauth_token_generator=access_token if tokens is not None else None,
             use_tls=s.security == "ssl",
             # "none" must stay plain: aiosmtplib would otherwise upgrade opportunistically
             # and fail on a relay with a self-signed certificate.

@@ -598,3 +598,18 @@ async def test_admin_adds_a_user_in_the_dashboard(env: Env) -> None:
         password=PASSWORD,
     )
     assert (await env.login("new@landlord.example")).status_code == 303
+
+
+async def test_a_mailbox_that_cannot_be_read_is_shown_to_staff(env: Env) -> None:
+    from channels.email.health import MailboxHealth
+
+    health = MailboxHealth()
+    env.app.extras["mailbox_health"] = health
+    health.register("repairs", intake="imap", auth="oauth2")
+    health.set("repairs", "connected")
+    await env.login("rita@landlord.example")
+    assert "is not being read" not in await env.html("/staff/")
+    health.set("repairs", "token_refused", "invalid_client: AADSTS7000215")
+    html = await env.html("/staff/")
+    assert "Mailbox repairs is not being read (token refused)" in html
+    assert "AADSTS7000215" in html and "Tell your IT team" in html

@@ -6,6 +6,10 @@
         ... IMAPClient(server.host, server.port, ssl=False) ...
         server.restart()            # same port, same mail
 
+    # OAuth 2.0 (SASL XOAUTH2 / OAUTHBEARER): bearer tokens are checked at every login
+    # against an RFC 7662 introspection endpoint (tests/support/fake_oauth.py).
+    DovecotServer(oauth_introspection_url=idp.introspection_url, oauth_ca_file=idp.ca_file)
+
 Each server lives in its own directory under the system temp dir (not pytest's tmp_path:
 that is private to root, and Dovecot's mail processes run as the `dovecot` user and must
 reach their home directories). Missing dovecot -> pytest.skip.
@@ -38,9 +42,19 @@ def dovecot_available() -> bool:
 class DovecotServer:
     host = "127.0.0.1"
 
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(
+        self,
+        port: int | None = None,
+        *,
+        oauth_introspection_url: str | None = None,
+        oauth_ca_file: str | None = None,
+        oauth_mechanisms: str = "xoauth2 oauthbearer",
+    ) -> None:
         if not dovecot_available():
             pytest.skip("dovecot is not installed (apt-get install dovecot-imapd)")
+        self.oauth_introspection_url = oauth_introspection_url
+        self.oauth_ca_file = oauth_ca_file
+        self.oauth_mechanisms = oauth_mechanisms
         self.port = port or free_port(self.host)
         self.root = Path(tempfile.mkdtemp(prefix="doorstep-dovecot-"))
         self.root.chmod(0o755)
@@ -93,6 +107,29 @@ class DovecotServer:
             if self._version_major_minor() >= (2, 4)
             else "disable_plaintext_auth = no"
         )
+        mechanisms = "plain login"
+        oauth_passdb = ""
+        if self.oauth_introspection_url:
+            mechanisms += f" {self.oauth_mechanisms}"
+            ca = f"tls_ca_cert_file = {self.oauth_ca_file}" if self.oauth_ca_file else ""
+            # No tokeninfo URL: every login asks the introspection endpoint, which says
+            # whether the token is active and whose mailbox it opens.
+            (self.root / "oauth2.conf").write_text(
+                f"""introspection_mode = post
+introspection_url = {self.oauth_introspection_url}
+force_introspection = yes
+username_attribute = username
+active_attribute = active
+active_value = true
+timeout_msecs = 5000
+{ca}
+"""
+            )
+            oauth_passdb = f"""passdb {{
+  driver = oauth2
+  mechanisms = {self.oauth_mechanisms}
+  args = {self.root}/oauth2.conf
+}}"""
         self.config_path.write_text(
             f"""
 protocols = imap
@@ -105,15 +142,17 @@ default_login_user = {self._login_user}
 first_valid_uid = 1
 ssl = no
 {cleartext}
-auth_mechanisms = plain login
+auth_mechanisms = {mechanisms}
 log_path = {self.log_path}
 mail_location = maildir:~/Maildir
 # Tests wait on IDLE: notice new mail at once, not after the default 30 s fallback.
 mailbox_idle_check_interval = 1 secs
 passdb {{
   driver = passwd-file
+  mechanisms = plain login
   args = scheme=PLAIN username_format=%u {self.root}/passwd
 }}
+{oauth_passdb}
 userdb {{
   driver = static
   args = uid={pw.pw_uid} gid={pw.pw_gid} home={self.root}/home/%u

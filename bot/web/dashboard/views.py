@@ -32,6 +32,7 @@ from bot.storage.repository import UnitOfWork
 from bot.storage.tables_staff import ROLES
 from bot.web.dashboard import auth, queries
 from bot.web.dashboard.auth import StaffUser
+from channels.email.health import mailbox_states
 
 if TYPE_CHECKING:
     from bot.bootstrap import App
@@ -169,6 +170,10 @@ def build_router(app: App) -> APIRouter:
             "flash": ctx.pop("flash", None) or flash,
             "error": ctx.pop("error", None) or error,
             "org": settings.organisation,
+            # A mailbox that cannot be read (a revoked secret...): staff tell IT at once.
+            "mailbox_problems": [b for b in mailbox_states(app.extras) if not b["ok"]]
+            if user
+            else [],
             **ctx,
         }
         return templates.TemplateResponse(request, name, context, status_code=status_code)
