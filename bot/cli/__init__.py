@@ -16,6 +16,7 @@ _COMMAND_MODULES = (
     "user",
     "appointments",
     "rasa",
+    "doctor",
 )
 
 
