@@ -6,6 +6,7 @@ checked, so a hostile client costs us little.
   the frame is buffered), and which proxies may set the client address;
 - a header timeout: a connection must send its request headers within
   `web.header_timeout_seconds` (slow half-open connections are closed, not held);
+- a header size limit on every request and WebSocket (431), however fast they came;
 - a body limit on every request: a declared Content-Length over the limit is refused at
   once with 413, and a body streamed without one is counted while it is read and refused
   when it passes the limit, before the endpoint has parsed anything.
@@ -105,6 +106,24 @@ class BodyLimit:
         return self.limits.max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        header_bytes = sum(len(k) + len(v) + 4 for k, v in scope.get("headers", []))
+        if header_bytes > self.limits.max_header_bytes:
+            # h11 only limits headers that arrive slowly; these arrived at once.
+            log.warning(
+                "refused %s %s: %d bytes of headers (limit %d)",
+                scope.get("method", "WEBSOCKET"),
+                scope.get("path", ""),
+                header_bytes,
+                self.limits.max_header_bytes,
+            )
+            if scope["type"] == "websocket":
+                await send({"type": "websocket.close", "code": 1008})
+            else:
+                await _plain(send, 431, "Request headers too large.")
+            return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return

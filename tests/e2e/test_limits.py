@@ -1,0 +1,236 @@
+"""Limits before work (issue 14), against a real `doorstep serve` process over real sockets:
+a body is refused by its declared or counted size before it is read or its signature
+checked; headers must arrive in time; idle connections close; connections are capped; a
+WebSocket frame over the limit is refused by the protocol; chats are limited per client
+address; a malformed request is a 4xx. And the server's log holds no traceback.
+
+Small limits are configured so each case is quick (docs/deployment.md has the defaults).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
+
+from tests.support.net import free_port
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
+
+REPO = Path(__file__).resolve().parents[2]
+ACCOUNT_SID = "AC" + "0" * 32
+
+
+@dataclass
+class Served:
+    port: int
+    log: Path
+    process: subprocess.Popen[bytes]
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def raw(self, data: bytes, *, wait: float = 5.0) -> bytes:
+        """Send bytes on a fresh connection; what came back before it closed or `wait`."""
+        with socket.create_connection(("127.0.0.1", self.port), timeout=wait) as sock:
+            sock.sendall(data)
+            return _read_until_closed(sock, wait)
+
+
+def _read_until_closed(sock: socket.socket, wait: float) -> bytes:
+    sock.settimeout(wait)
+    chunks = []
+    try:
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+            if b"\r\n\r\n" in b"".join(chunks):
+                break
+    except TimeoutError:
+        pass
+    return b"".join(chunks)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    folder = tmp_path_factory.mktemp("limits")
+    doorstep = {
+        "database_url": "sqlite:///limits.db",
+        "public_url": "http://127.0.0.1",
+        "sms": {
+            "enabled": True,
+            "from_number": "+447700900000",
+            "api_base_url": "http://127.0.0.1:9",
+        },
+        "web": {
+            "max_body_bytes": 4096,
+            "webhook_max_body_bytes": 2048,
+            "websocket_max_bytes": 4096,
+            "max_connections": 6,
+            "keep_alive_seconds": 1,
+            "header_timeout_seconds": 1.0,
+            "chat_sessions_per_address_per_hour": 2,
+        },
+    }
+    config = folder / "config.yml"
+    config.write_text(yaml.safe_dump({"doorstep": doorstep}), encoding="utf-8")
+    port = free_port("127.0.0.1")
+    log = folder / "serve.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DOORSTEP_")}
+    env.update(
+        PYTHONPATH=str(REPO),
+        DOORSTEP_TWILIO_ACCOUNT_SID=ACCOUNT_SID,
+        DOORSTEP_TWILIO_AUTH_TOKEN="limits-token",
+    )
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot", "--config", str(config), "serve", "--port", str(port)],
+            cwd=folder,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    served = Served(port, log, process)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert process.poll() is None, log.read_text()
+            try:
+                if httpx.get(f"{served.url}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "doorstep serve did not start"
+            time.sleep(0.2)
+        yield served
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    text = log.read_text(encoding="utf-8", errors="replace")
+    assert "Traceback" not in text, text[-4000:]
+
+
+def _post_head(path: str, length: int, extra: str = "") -> bytes:
+    return (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+        f"application/x-www-form-urlencoded\r\nContent-Length: {length}\r\n{extra}\r\n"
+    ).encode()
+
+
+def test_declared_oversize_body_is_refused_before_it_is_sent(served: Served) -> None:
+    # 100 MB declared, 10 bytes sent: the answer comes at once, nothing is read.
+    started = time.monotonic()
+    answer = served.raw(
+        _post_head("/webhooks/twilio/sms", 100_000_000, "X-Twilio-Signature: abc\r\n")
+        + b"From=%2B44"
+    )
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+    answer = served.raw(_post_head("/api/appointments", 50_000) + b"{}")
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+    assert time.monotonic() - started < 4
+
+
+def test_unsigned_webhook_is_refused_unread(served: Served) -> None:
+    answer = served.raw(_post_head("/webhooks/twilio/sms", 1500) + b"Body=hello")
+    assert answer.startswith(b"HTTP/1.1 403"), answer[:200]
+
+
+def test_streamed_body_is_counted_while_it_is_read(served: Served) -> None:
+    head = (
+        b"POST /webhooks/twilio/sms HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n"
+        b"Content-Type: application/x-www-form-urlencoded\r\nX-Twilio-Signature: abc\r\n\r\n"
+    )
+    chunk = b"x" * 1024
+    body = b"".join(b"%x\r\n%s\r\n" % (len(chunk), chunk) for _ in range(4)) + b"0\r\n\r\n"
+    answer = served.raw(head + body)
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+
+
+def test_slow_headers_are_cut_off(served: Served) -> None:
+    with socket.create_connection(("127.0.0.1", served.port), timeout=10) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # never finished
+        started = time.monotonic()
+        sock.settimeout(8)
+        assert sock.recv(1024) == b""  # closed by the server
+        assert time.monotonic() - started < 5
+
+
+def test_idle_keep_alive_is_closed(served: Served) -> None:
+    with socket.create_connection(("127.0.0.1", served.port), timeout=10) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        first = sock.recv(65536)
+        assert first.startswith(b"HTTP/1.1 200")
+        started = time.monotonic()
+        sock.settimeout(8)
+        while sock.recv(65536):
+            pass
+        assert time.monotonic() - started < 5
+
+
+def test_connections_are_capped(served: Served) -> None:
+    idle = [socket.create_connection(("127.0.0.1", served.port)) for _ in range(6)]
+    try:
+        time.sleep(0.2)
+        answer = served.raw(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        assert answer.startswith(b"HTTP/1.1 503"), answer[:200]
+    finally:
+        for sock in idle:
+            sock.close()
+    time.sleep(1.5)  # the server notices they are gone
+    assert httpx.get(f"{served.url}/healthz").status_code == 200
+
+
+def test_malformed_request_is_a_4xx(served: Served) -> None:
+    assert served.raw(b"NOT HTTP AT ALL\r\n\r\n").startswith(b"HTTP/1.1 400")
+    huge_header = b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 40_000 + b"\r\n\r\n"
+    answer = served.raw(huge_header)
+    assert answer == b"" or answer.startswith(b"HTTP/1.1 4"), answer[:200]
+
+
+def _ws_url(served: Served) -> str:
+    return f"ws://127.0.0.1:{served.port}/ws/chat"
+
+
+def test_websocket_frame_over_the_limit_is_refused_by_the_protocol(served: Served) -> None:
+    with connect(_ws_url(served), max_size=None) as ws:
+        ws.send(json.dumps({"type": "hello", "token": None, "after": 0}))
+        welcome = json.loads(ws.recv(timeout=10))
+        assert welcome["type"] == "welcome"
+        ws.send("x" * 10_000)
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                ws.recv(timeout=10)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
+
+
+def test_new_chats_are_limited_per_address(served: Served) -> None:
+    # The frame test above started one chat from this address; the budget is two an hour.
+    tokens = []
+    with connect(_ws_url(served)) as ws:
+        ws.send(json.dumps({"type": "hello", "token": None, "after": 0}))
+        tokens.append(json.loads(ws.recv(timeout=10))["token"])
+    with connect(_ws_url(served)) as ws:
+        ws.send(json.dumps({"type": "hello", "token": None, "after": 0}))
+        refused = json.loads(ws.recv(timeout=10))
+        assert refused["type"] == "error" and refused["code"] == "rate_limited"
+    with connect(_ws_url(served)) as ws:  # coming back to a chat is not a new one
+        ws.send(json.dumps({"type": "hello", "token": tokens[0], "after": 0}))
+        assert json.loads(ws.recv(timeout=10))["type"] == "welcome"
+
+
+def test_refusals_are_logged(served: Served) -> None:
+    text = served.log.read_text(encoding="utf-8", errors="replace")
+    assert "refused POST /webhooks/twilio/sms" in text
+    assert "refused a new chat" in text
