@@ -10,22 +10,17 @@ Small limits are configured so each case is quick (docs/deployment.md has the de
 from __future__ import annotations
 
 import json
-import os
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
-import yaml
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from tests.support.net import free_port
+from tests.support.served import Served, serve
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 
@@ -33,39 +28,8 @@ REPO = Path(__file__).resolve().parents[2]
 ACCOUNT_SID = "AC" + "0" * 32
 
 
-@dataclass
-class Served:
-    port: int
-    log: Path
-    process: subprocess.Popen[bytes]
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def raw(self, data: bytes, *, wait: float = 5.0) -> bytes:
-        """Send bytes on a fresh connection; what came back before it closed or `wait`."""
-        with socket.create_connection(("127.0.0.1", self.port), timeout=wait) as sock:
-            sock.sendall(data)
-            return _read_until_closed(sock, wait)
-
-
-def _read_until_closed(sock: socket.socket, wait: float) -> bytes:
-    sock.settimeout(wait)
-    chunks = []
-    try:
-        while chunk := sock.recv(65536):
-            chunks.append(chunk)
-            if b"\r\n\r\n" in b"".join(chunks):
-                break
-    except TimeoutError:
-        pass
-    return b"".join(chunks)
-
-
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    folder = tmp_path_factory.mktemp("limits")
     doorstep = {
         "database_url": "sqlite:///limits.db",
         "public_url": "http://127.0.0.1",
@@ -84,42 +48,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             "chat_sessions_per_address_per_hour": 2,
         },
     }
-    config = folder / "config.yml"
-    config.write_text(yaml.safe_dump({"doorstep": doorstep}), encoding="utf-8")
-    port = free_port("127.0.0.1")
-    log = folder / "serve.log"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DOORSTEP_")}
-    env.update(
-        PYTHONPATH=str(REPO),
-        DOORSTEP_TWILIO_ACCOUNT_SID=ACCOUNT_SID,
-        DOORSTEP_TWILIO_AUTH_TOKEN="limits-token",
-    )
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "--config", str(config), "serve", "--port", str(port)],
-            cwd=folder,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    served = Served(port, log, process)
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert process.poll() is None, log.read_text()
-            try:
-                if httpx.get(f"{served.url}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "doorstep serve did not start"
-            time.sleep(0.2)
+    with serve(tmp_path_factory.mktemp("limits"), doorstep) as served:
         yield served
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-    text = log.read_text(encoding="utf-8", errors="replace")
-    assert "Traceback" not in text, text[-4000:]
 
 
 def _post_head(path: str, length: int, extra: str = "") -> bytes:
