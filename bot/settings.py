@@ -24,6 +24,7 @@ from pydantic import (
     model_validator,
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import SettingsError as PydanticSettingsError
 
 Security = Literal["ssl", "starttls", "none"]
 
@@ -455,10 +456,25 @@ def load_settings(path: str | Path | None = None, **overrides: Any) -> Settings:
         settings = _with_file_defaults(section)(**overrides)
     except ValidationError as exc:
         raise SettingsError(f"invalid setting: {_format_error(exc)}") from exc
+    except PydanticSettingsError as exc:  # an environment value that is not valid JSON
+        raise SettingsError(
+            f"invalid setting: {exc} (a list or mapping in a DOORSTEP_ variable must be JSON)"
+        ) from exc
     except ValueError as exc:
         raise SettingsError(f"invalid setting: {exc}") from exc
     settings._config_file = chosen
+    _check_paths(settings)
     return settings
+
+
+def _check_paths(settings: Settings) -> None:
+    """Paths that must be there: a folder of templates that is not there would silently
+    send the built-in wording instead of the landlord's."""
+    if settings.templates_dir is not None and not settings.templates_dir.is_dir():
+        raise SettingsError(f"templates_dir: {settings.templates_dir} is not a folder")
+    holidays = settings.sla.bank_holidays_file
+    if holidays is not None and not holidays.is_file():
+        raise SettingsError(f"sla.bank_holidays_file: {holidays} does not exist")
 
 
 def _anchor_paths(section: dict[str, Any], base: Path) -> dict[str, Any]:

@@ -23,6 +23,11 @@ def explain(exc: BaseException, settings: Any | None = None) -> str | None:
 
     if isinstance(exc, ModelError):
         return f"nlu.model_dir / nlu.data_dir: {exc}"
+    if isinstance(exc, OSError) and exc.filename is not None:
+        # A file or folder a setting names that cannot be made or read.
+        name = str(exc.filename)
+        key = "database_url: " if settings is not None and name in settings.database_url else ""
+        return f"{key}cannot use {name}: {exc.strerror or exc}"
     return None
 
 

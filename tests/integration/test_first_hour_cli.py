@@ -110,3 +110,16 @@ def test_a_wrong_key_is_named(site: Path) -> None:
     (site / "config.yml").write_text("doorstep:\n  organisaton: {name: Typo}\n")
     line = one_sentence(doorstep("--config", str(site / "config.yml"), "serve", cwd=site))
     assert "organisaton" in line
+
+
+def test_a_database_folder_that_cannot_be_made_is_named(site: Path, tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    url = f"sqlite:///{blocker}/sub/doorstep.db"
+    line = one_sentence(
+        doorstep(
+            "--config", str(site / "config.yml"), "user", "list", cwd=site,
+            env={"DOORSTEP_DATABASE_URL": url},
+        )
+    )  # fmt: skip
+    assert line.startswith("doorstep: error: database_url: cannot use ")

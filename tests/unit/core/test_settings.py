@@ -98,6 +98,8 @@ def test_relative_paths_are_taken_from_the_config_files_folder(
         "  nlu: {model_dir: models, data_dir: data}\n"
         "  sla: {bank_holidays_file: holidays.json}\n"
     )
+    (site / "my-templates").mkdir()
+    (site / "holidays.json").write_text("{}")
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
@@ -160,3 +162,29 @@ def test_no_placeholder_contact_details_by_default() -> None:
     dumped = organisation.model_dump()
     assert not any("example.org.uk" in str(value) for value in dumped.values())
     assert organisation.website is None and organisation.self_service_url is None
+
+
+def test_a_templates_folder_that_is_not_there_is_named(tmp_path: Path) -> None:
+    config = tmp_path / "config.yml"
+    config.write_text("doorstep:\n  templates_dir: my-templates\n")
+    with pytest.raises(SettingsError, match=r"templates_dir: .*my-templates is not a folder"):
+        load_settings(config)
+    (tmp_path / "my-templates").mkdir()
+    assert load_settings(config).templates_dir == tmp_path / "my-templates"
+
+
+def test_bank_holidays_file_that_is_not_there_is_named(tmp_path: Path) -> None:
+    config = tmp_path / "config.yml"
+    config.write_text("doorstep:\n  sla: {bank_holidays_file: hols.json}\n")
+    with pytest.raises(SettingsError, match=r"sla\.bank_holidays_file: .*hols\.json"):
+        load_settings(config)
+
+
+def test_environment_json_that_does_not_parse_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "config.yml"
+    config.write_text("doorstep: {}\n")
+    monkeypatch.setenv("DOORSTEP_TEAMS", "[bad")
+    with pytest.raises(SettingsError, match=r'"teams".*must be JSON'):
+        load_settings(config)
