@@ -123,3 +123,37 @@ def test_a_database_folder_that_cannot_be_made_is_named(site: Path, tmp_path: Pa
         )
     )  # fmt: skip
     assert line.startswith("doorstep: error: database_url: cannot use ")
+
+
+def test_start_up_banner_from_the_real_app(tmp_path: Path) -> None:
+    """What serve prints once it listens: the addresses, the next step while nobody can sign
+    in, and the gaps (no SMTP, contact details unset)."""
+    from datetime import UTC, datetime
+
+    from bot.cli.startup import banner
+    from bot.settings import Settings
+    from bot.storage.db import create_engine, migrate
+    from bot.storage.tables_staff import staff_users
+    from tests.fakes import FakeClock
+    from tests.integration.helpers import make_app
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'banner.db'}")
+    migrate(engine)
+    app, _ = make_app(engine, FakeClock(datetime(2026, 12, 7, 10, tzinfo=UTC)), Settings())
+    try:
+        text = banner(app, "0.0.0.0", 8080).text()
+        assert "http://127.0.0.1:8080/\n" in text
+        assert "http://127.0.0.1:8080/staff/login" in text
+        assert "http://127.0.0.1:8080/healthz" in text
+        assert "Next step: no staff user yet" in text and "user add" in text
+        assert "organisation.website" in text
+        with engine.begin() as conn:
+            conn.execute(
+                staff_users.insert().values(
+                    email="a@b.example", name="A", role="admin", password_hash="x",
+                    active=True, created_at=datetime(2026, 12, 7, tzinfo=UTC),
+                )
+            )  # fmt: skip
+        assert "Next step" not in banner(app, "127.0.0.1", 8080).text()
+    finally:
+        app.close()
