@@ -151,7 +151,9 @@ def test_new_chats_are_limited_per_address(served: Served) -> None:
     with connect(_ws_url(served)) as ws:
         ws.send(json.dumps({"type": "hello", "token": None, "after": 0}))
         tokens.append(json.loads(ws.recv(timeout=10))["token"])
-    with connect(_ws_url(served)) as ws:
+    # No proxy is trusted: a forwarded address is not believed, the connection's counts.
+    forwarded = {"X-Forwarded-For": "203.0.113.9"}
+    with connect(_ws_url(served), additional_headers=forwarded) as ws:
         ws.send(json.dumps({"type": "hello", "token": None, "after": 0}))
         refused = json.loads(ws.recv(timeout=10))
         assert refused["type"] == "error" and refused["code"] == "rate_limited"

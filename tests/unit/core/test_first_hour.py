@@ -161,3 +161,14 @@ def test_a_bad_setting_is_one_sentence_and_status_2(
     assert main(["--config", str(config), "sla", "policies"]) == 2
     err = capsys.readouterr().err
     assert "web.max_connections" in err and "Traceback" not in err
+
+
+def test_forwarded_addresses_are_believed_only_from_configured_proxies() -> None:
+    from bot.web.limits import uvicorn_options
+
+    default = uvicorn_options(Settings())
+    assert default["proxy_headers"] is False and default["forwarded_allow_ips"] is None
+    behind = uvicorn_options(Settings(web={"trusted_proxies": ["10.0.0.5"]}))
+    assert behind["proxy_headers"] is True and behind["forwarded_allow_ips"] == ["10.0.0.5"]
+    assert default["limit_concurrency"] == 200 and default["ws_max_size"] == 64 * 1024
+    assert default["h11_max_incomplete_event_size"] == 16 * 1024
