@@ -41,9 +41,12 @@ def _config(tmp_path: Path, dovecot: DovecotServer, smtp: dict[str, object], pas
     return config
 
 
-def _doctor(config: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+def _doctor(
+    config: Path, cwd: Path, extra_env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DOORSTEP_")}
     env["PYTHONPATH"] = str(REPO)
+    env.update(extra_env or {})
     return subprocess.run(
         [sys.executable, "-m", "bot", "--config", str(config), "doctor", "--timeout", "5"],
         cwd=cwd,
@@ -89,3 +92,31 @@ def test_unreadable_settings_are_exit_2(tmp_path: Path) -> None:
     result = _doctor(config, cwd=tmp_path)
     assert result.returncode == 2
     assert "email.smtp" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("token_ok", [True, False])
+def test_twilio_account_is_checked(
+    dovecot: DovecotServer, smtp_sink: SmtpSink, tmp_path: Path, token_ok: bool
+) -> None:
+    from tests.support.fake_twilio import running_fake_twilio
+
+    smtp = {"host": smtp_sink.host, "port": smtp_sink.port, "security": "none"}
+    config = _config(tmp_path, dovecot, smtp, TEST_PASSWORD)
+    with running_fake_twilio() as twilio:
+        document = yaml.safe_load(config.read_text())
+        document["doorstep"]["sms"] = {
+            "enabled": True, "from_number": "+447700900000", "api_base_url": twilio.url,
+        }  # fmt: skip
+        config.write_text(yaml.safe_dump(document))
+        env = {
+            "DOORSTEP_TWILIO_ACCOUNT_SID": twilio.account_sid,
+            "DOORSTEP_TWILIO_AUTH_TOKEN": twilio.auth_token if token_ok else "wrong",
+        }
+        result = _doctor(config, cwd=tmp_path, extra_env=env)
+    line = next(line for line in result.stdout.splitlines() if "Twilio" in line)
+    if token_ok:
+        assert result.returncode == 0, result.stdout
+        assert line.startswith("ready") and "Fake account" in line
+    else:
+        assert result.returncode == 1
+        assert line.startswith("FIX") and "cannot be read" in line and "wrong" not in line
