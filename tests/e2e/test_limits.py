@@ -88,6 +88,28 @@ def test_streamed_body_is_counted_while_it_is_read(served: Served) -> None:
     assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
 
 
+@pytest.mark.parametrize(
+    ("path", "content_type"),
+    [
+        ("/api/appointments", "application/json"),
+        ("/staff/login", "application/x-www-form-urlencoded"),
+    ],
+)
+def test_any_streamed_post_is_counted_before_it_is_parsed(
+    served: Served, path: str, content_type: str
+) -> None:
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n"
+        f"Content-Type: {content_type}\r\nAuthorization: Bearer x\r\n\r\n"
+    ).encode()
+    chunk = b"a" * 2048
+    body = b"".join(b"%x\r\n%s\r\n" % (len(chunk), chunk) for _ in range(4)) + b"0\r\n\r\n"
+    answer = served.raw(head + body)
+    assert answer.startswith((b"HTTP/1.1 413", b"HTTP/1.1 401", b"HTTP/1.1 403")), answer[:200]
+    if path.startswith("/staff"):
+        assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+
+
 def test_slow_headers_are_cut_off(served: Served) -> None:
     with socket.create_connection(("127.0.0.1", served.port), timeout=10) as sock:
         sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # never finished
