@@ -42,6 +42,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     configure_logging(args.log_level)
     settings = settings_from(args)
+    _check_can_listen(args.host, args.port)  # before the model loads, not after
     app = bootstrap(settings)
     try:
         api = create_app(app, email_senders=_email_senders(args, app))
@@ -62,6 +63,28 @@ def _serve(args: argparse.Namespace) -> int:
     finally:
         app.close()
     return 0
+
+
+def _check_can_listen(host: str, port: int) -> None:
+    """A port already taken (another serve still running, most often) stops start-up at
+    once with one sentence, rather than after the classifier has loaded."""
+    import socket
+
+    from bot.cli import CliError
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise CliError(f"--host {host}: not an address we can listen on ({exc})") from exc
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise CliError(
+                f"cannot listen on {host}:{port} (--host/--port): {exc.strerror or exc}"
+            ) from exc
 
 
 def _announcing_server(config: Any, text: str) -> Any:

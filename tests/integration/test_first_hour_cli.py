@@ -157,3 +157,16 @@ def test_start_up_banner_from_the_real_app(tmp_path: Path) -> None:
         assert "Next step" not in banner(app, "127.0.0.1", 8080).text()
     finally:
         app.close()
+
+
+def test_a_port_in_use_is_named_before_anything_loads(site: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        line = one_sentence(
+            doorstep("--config", str(site / "config.yml"), "serve", "--port", str(port), cwd=site)
+        )
+    assert f"cannot listen on 127.0.0.1:{port} (--host/--port)" in line
