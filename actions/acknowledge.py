@@ -3,6 +3,7 @@ procedure, rendered from Jinja2 templates a landlord can override (`templates_di
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -148,8 +149,15 @@ class Composer:
         return _tidy(self._template(name, channel).render({**self._common(), **values}))
 
 
+# "the" opening a line or following the end of a sentence: a team name (`team_in_words`)
+# put where a sentence starts.
+_SENTENCE_THE = re.compile(r"(^|[.!?]\s+)the\b", re.MULTILINE)
+
+
 def _tidy(text: str) -> str:
-    """Collapse the blank lines optional template blocks leave behind."""
+    """Collapse the blank lines optional template blocks leave behind; capitalise a
+    sentence that starts with a team's name ('The Repairs team will reply ...')."""
+    text = _SENTENCE_THE.sub(lambda m: f"{m.group(1)}The", text)
     lines = [line.rstrip() for line in text.strip().splitlines()]
     out: list[str] = []
     for line in lines:

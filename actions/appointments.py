@@ -34,7 +34,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from actions.acknowledge import Composer
-from actions.wording import date_in_words, deadline_in_words
+from actions.wording import date_in_words, deadline_in_words, team_in_words
 from bot.domain.model import Channel, OutboundMessage
 from bot.settings import Settings
 from bot.storage import tables as t
@@ -1016,7 +1016,7 @@ def handle_reply(turn: Any) -> bool:
             key,
             now,
             kind="after_job_reply",
-            team=ctx.settings.team(ctx.team).name,
+            team=team_in_words(ctx.settings.team(ctx.team).name),
             deadline=deadline_in_words(deadline, now=now),
             reference=_reference(uow, interaction_id),
             **common,
@@ -1025,7 +1025,7 @@ def handle_reply(turn: Any) -> bool:
 
     late = not working_day_notice(ctx.clocks, now, appt.slot_date, ctx.zone)
     contact_by = _handoff_deadline(uow, ctx, interaction_id, now)
-    team_name = ctx.settings.team(ctx.team).name
+    team_name = team_in_words(ctx.settings.team(ctx.team).name)
     if reply.kind == "cancel":
         _update(
             uow.conn,

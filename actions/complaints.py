@@ -239,6 +239,13 @@ def acknowledge(
     stage = current_stage(case)
     if stage is None:
         raise ActionError(f"{case.reference} is not a complaint.")
+    if not summary.strip():
+        # COMPLAINT: the acknowledgement tells the resident what we understand the
+        # complaint is about; an empty one would send "is about:" and nothing.
+        raise ActionError(
+            "Write what we understand the complaint is about: the resident sees it in the "
+            "acknowledgement."
+        )
     handler = _require_handler(uow.conn, handler)
     handlers = stage_handlers(uow.conn, case.id)
     if stage == 2 and 1 in handlers and handlers[1].handler == handler:

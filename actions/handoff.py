@@ -16,7 +16,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from actions.replies import ActionError, Actor, Services, enqueue_to_resident, load_case, render
-from actions.wording import deadline_in_words
+from actions.wording import deadline_in_words, team_in_words
 from bot.storage import tables as t
 from bot.storage.repository import UnitOfWork
 from bot.storage.tables_staff import staff_users
@@ -69,7 +69,7 @@ def transfer(
     except KeyError:
         raise ActionError("Choose a team to pass this to.") from None
     owner = (owner or "").strip().lower() or None
-    owner_name = team_row.name
+    owner_name = team_in_words(team_row.name)
     if owner is not None:
         name = person_name(uow.conn, owner)
         if name is None:

@@ -31,3 +31,15 @@ def deadline_in_words(moment: datetime, *, now: datetime | None = None) -> str:
     local = moment.astimezone(LONDON)
     today = now.astimezone(LONDON).date() if now is not None else None
     return f"by {time_in_words(local)} on {date_in_words(local.date(), today=today)}"
+
+
+def team_in_words(name: str) -> str:
+    """A team as a resident reads it mid-sentence: 'the Repairs team' (plain language: a
+    team is a thing, so it takes 'the'). Names that are not '... team' (a person, 'Customer
+    services') are left as they are. A sentence that starts with it is capitalised when the
+    message is tidied (actions/acknowledge.py)."""
+    stripped = name.strip()
+    words = stripped.split()
+    if len(words) < 2 or words[-1].lower() != "team" or words[0].lower() == "the":
+        return stripped
+    return f"the {stripped}"

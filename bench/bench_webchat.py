@@ -60,7 +60,7 @@ def _serve(port: int, database_url: str, ready: Any) -> None:
     import uvicorn
 
     from bot.bootstrap import bootstrap
-    from bot.settings import Settings, Team, Webchat
+    from bot.settings import Settings, Team, Webchat, WebLimits
     from bot.web.app import create_app
 
     logging.basicConfig(level=logging.WARNING)
@@ -69,6 +69,12 @@ def _serve(port: int, database_url: str, ready: Any) -> None:
         teams=[Team(id="repairs", name="Repairs team")],
         routing={"repair": "repairs"},
         webchat=Webchat(messages_per_minute=60),
+        # Every simulated resident connects from 127.0.0.1: lift the per-address limits
+        # (docs/deployment.md) that would otherwise refuse all but the first few.
+        web=WebLimits(
+            chat_sessions_per_address_per_hour=1_000_000,
+            chat_messages_per_address_per_minute=1_000_000,
+        ),
     )
     classifier = None
     try:

@@ -169,10 +169,12 @@ def bootstrap(
         sync_officers(conn, settings.officers)
     clocks = ClockService(build_policies(settings), build_calendar(settings))
     composer = Composer(settings.organisation, settings.templates_dir)
-    classifier = classifier or default_classifier(settings)
+    # Senders before the classifier: a channel set up wrongly (sms.enabled without its
+    # secrets) stops start-up at once, not after the model has trained.
     registry = SenderRegistry()
     for sender in senders if senders is not None else channel_registry.senders(settings):
         registry.register(sender)
+    classifier = classifier or default_classifier(settings)
     outbox = build_outbox(settings, engine, registry, clocks, clock)
     pipeline = Pipeline(
         engine=engine,

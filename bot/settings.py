@@ -14,8 +14,17 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import SettingsError as PydanticSettingsError
 
 Security = Literal["ssl", "starttls", "none"]
 
@@ -32,10 +41,12 @@ class Organisation(_Model):
     name: str = "Doorstep Housing"
     phone: str = "0300 000 0000"
     emergency_phone: str = "0300 000 0999"  # EMERGENCY: free 24/7 repairs line
-    website: str = "https://www.example.org.uk"
-    contact_email: str = "hello@example.org.uk"
-    complaints_url: str = "https://www.example.org.uk/complaints"
-    self_service_url: str = "https://www.example.org.uk/my-account"
+    # Unset: messages leave the line out (a placeholder must never reach a resident), and
+    # start-up warns. See `placeholders_unset`.
+    website: str | None = None
+    contact_email: str | None = None
+    complaints_url: str | None = None
+    self_service_url: str | None = None
     opening_hours_text: str = "Monday to Friday, 9am to 5pm"
     reference_prefix: str = "DS"
 
@@ -337,6 +348,29 @@ class Rasa(_Model):
     timeout_seconds: float = 5.0
 
 
+class WebLimits(_Model):
+    """Limits applied before any work is done on a request (docs/deployment.md).
+
+    Defaults are safe for a landlord's site on the open internet; raise them behind a proxy
+    that already limits, never remove them.
+    """
+
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)  # any request body
+    webhook_max_body_bytes: int = Field(default=64 * 1024, ge=1024)  # Twilio's posts are small
+    websocket_max_bytes: int = Field(default=64 * 1024, ge=1024)  # one chat frame
+    max_connections: int = Field(default=200, ge=1)  # beyond this: 503, not a queue
+    keep_alive_seconds: int = Field(default=5, ge=1)  # an idle connection is closed after
+    header_timeout_seconds: float = Field(default=10.0, gt=0)  # a request's headers must arrive
+    max_header_bytes: int = Field(default=16 * 1024, ge=1024)
+    # Chats a single client address may start per hour, and messages it may send per
+    # minute over all its chats (the per-session limit is webchat.messages_per_minute).
+    chat_sessions_per_address_per_hour: int = Field(default=20, ge=1)
+    chat_messages_per_address_per_minute: int = Field(default=60, ge=1)
+    # Addresses of reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed.
+    # Empty: no header is believed and the client is the address that connected.
+    trusted_proxies: list[str] = Field(default_factory=list)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="DOORSTEP_", env_nested_delimiter="__", extra="forbid", case_sensitive=False
@@ -360,6 +394,7 @@ class Settings(BaseSettings):
     dashboard: Dashboard = Field(default_factory=Dashboard)
     rasa: Rasa = Field(default_factory=Rasa)
     privacy: Privacy = Field(default_factory=Privacy)
+    web: WebLimits = Field(default_factory=WebLimits)
     # Secrets: environment only (DOORSTEP_TWILIO_AUTH_TOKEN, DOORSTEP_SECRET_KEY, ...).
     twilio_account_sid: str | None = None
     twilio_auth_token: str | None = Field(default=None, repr=False)
@@ -391,6 +426,8 @@ class Settings(BaseSettings):
     oauth_refresh_token: str | None = Field(default=None, repr=False)  # google, one user
     email_intake: Literal["imap", "graph"] | None = None
     graph_url: str | None = None
+    # The file these settings were read from (None: the embedded defaults); start-up says it.
+    _config_file: Path | None = PrivateAttr(default=None)
 
     @field_validator("database_url")
     @classmethod
@@ -539,6 +576,10 @@ class Settings(BaseSettings):
         # Environment beats the file; explicit arguments (tests) beat both.
         return (init_settings, env_settings)
 
+    @property
+    def config_file(self) -> Path | None:
+        return self._config_file
+
     def team(self, team_id: str) -> Team:
         for team in self.teams:
             if team.id == team_id:
@@ -563,35 +604,142 @@ def _format_error(exc: ValidationError) -> str:
     return "; ".join(lines)
 
 
-def load_settings(path: str | Path | None = None, **overrides: Any) -> Settings:
-    """Read `config.yml` (or `path`), apply `DOORSTEP_*` environment variables, validate.
+# The folder Doorstep runs from (a clone, or an editable install of one): its config.yml is
+# used when the current folder has none, and the embedded defaults' relative paths
+# (var/doorstep.db, nlu_data, var/models/nlu) are taken from it, so every `doorstep` command
+# means the same database and model from whatever folder it is run.
+PROJECT_DIR = Path(__file__).resolve().parents[1]
 
-    `DOORSTEP_CONFIG` names the file when `path` is not given. A missing file is fine (the
-    embedded defaults run); a file that is not YAML, or a wrong key, raises SettingsError.
+# Settings that name a file or folder: a relative value is taken from the config file's folder.
+_PATH_KEYS: tuple[tuple[str, ...], ...] = (
+    ("nlu", "model_dir"),
+    ("nlu", "data_dir"),
+    ("templates_dir",),
+    ("sla", "bank_holidays_file"),
+)
+_PATH_DEFAULTS: dict[tuple[str, ...], str] = {
+    ("nlu", "model_dir"): "var/models/nlu",
+    ("nlu", "data_dir"): "nlu_data",
+}
+_DATABASE_DEFAULT = "sqlite:///var/doorstep.db"
+
+
+def config_path(path: str | Path | None = None) -> Path | None:
+    """The configuration file to read: `path`, else `DOORSTEP_CONFIG`, else ./config.yml,
+    else the project's config.yml; None when there is none at all (the embedded defaults).
+
+    A file named explicitly (argument or DOORSTEP_CONFIG) must exist: a typo must never
+    quietly run a landlord's service on the defaults.
     """
-    chosen = Path(path or os.environ.get("DOORSTEP_CONFIG", "config.yml"))
+    named = path if path is not None else os.environ.get("DOORSTEP_CONFIG") or None
+    if named is not None:
+        chosen = Path(named).expanduser()
+        source = "--config" if path is not None else "DOORSTEP_CONFIG"
+        if not chosen.is_file():
+            what = "is a folder, not a file" if chosen.is_dir() else "does not exist"
+            raise SettingsError(f"config file {chosen} ({source}) {what}")
+        return chosen.resolve()
+    for candidate in (Path("config.yml"), PROJECT_DIR / "config.yml"):
+        if candidate.is_file():
+            return candidate.resolve()
+    return None
+
+
+def load_settings(path: str | Path | None = None, **overrides: Any) -> Settings:
+    """Read the config file (see `config_path`), apply `DOORSTEP_*` environment variables,
+    validate.
+
+    Relative paths written in the file are taken from the file's folder; relative paths in
+    the environment from the current folder; the embedded defaults from the project folder.
+    A named file that is missing, a file that is not YAML, or a wrong key raises
+    SettingsError naming the file or the key.
+    """
+    chosen = config_path(path)
     section: dict[str, Any] = {}
-    if chosen.exists():
+    if chosen is not None:
         try:
             document = yaml.safe_load(chosen.read_text(encoding="utf-8")) or {}
         except yaml.YAMLError as exc:
             raise SettingsError(f"{chosen}: not valid YAML: {exc}") from exc
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SettingsError(f"{chosen}: cannot read the config file: {exc}") from exc
         if not isinstance(document, dict):
             raise SettingsError(f"{chosen}: expected a mapping at the top level")
         raw = document.get("doorstep") or {}
         if not isinstance(raw, dict):
             raise SettingsError(f"{chosen}: 'doorstep' must be a mapping")
         section = raw
-    elif path is not None:
-        raise SettingsError(f"config file not found: {chosen}")
+    section = _anchor_paths(section, chosen.parent if chosen is not None else PROJECT_DIR)
     try:
         # Environment variables must beat the file, so the file's values go in as defaults
         # of a subclass rather than as init arguments (which would beat the environment).
-        return _with_file_defaults(section)(**overrides)
+        settings = _with_file_defaults(section)(**overrides)
     except ValidationError as exc:
         raise SettingsError(f"invalid setting: {_format_error(exc)}") from exc
+    except PydanticSettingsError as exc:  # an environment value that is not valid JSON
+        raise SettingsError(
+            f"invalid setting: {exc} (a list or mapping in a DOORSTEP_ variable must be JSON)"
+        ) from exc
     except ValueError as exc:
         raise SettingsError(f"invalid setting: {exc}") from exc
+    settings._config_file = chosen
+    _check_paths(settings)
+    return settings
+
+
+def _check_paths(settings: Settings) -> None:
+    """Paths that must be there: a folder of templates that is not there would silently
+    send the built-in wording instead of the landlord's."""
+    if settings.templates_dir is not None and not settings.templates_dir.is_dir():
+        raise SettingsError(f"templates_dir: {settings.templates_dir} is not a folder")
+    holidays = settings.sla.bank_holidays_file
+    if holidays is not None and not holidays.is_file():
+        raise SettingsError(f"sla.bank_holidays_file: {holidays} does not exist")
+
+
+def _anchor_paths(section: dict[str, Any], base: Path) -> dict[str, Any]:
+    """A copy of the file's section with relative paths made absolute from `base`, and the
+    embedded path defaults made absolute from the project folder."""
+    anchored = dict(section)
+    for keys in _PATH_KEYS:
+        parent: dict[str, Any] = anchored
+        for key in keys[:-1]:
+            child = parent.get(key)
+            if child is None:
+                child = {}
+            if not isinstance(child, dict):
+                break  # a wrong shape: validation names it
+            parent[key] = child = dict(child)
+            parent = child
+        else:
+            leaf = keys[-1]
+            value = parent.get(leaf)
+            if isinstance(value, str | Path) and str(value):
+                parent[leaf] = str(_absolute(Path(value).expanduser(), base))
+            elif value is None and keys in _PATH_DEFAULTS:
+                parent[leaf] = str(PROJECT_DIR / _PATH_DEFAULTS[keys])
+            if not parent and len(keys) > 1:
+                anchored.pop(keys[0], None)
+    url = anchored.get("database_url")
+    if url is None:
+        anchored["database_url"] = _sqlite_url_from(_DATABASE_DEFAULT, PROJECT_DIR)
+    elif isinstance(url, str):
+        anchored["database_url"] = _sqlite_url_from(url, base)
+    return anchored
+
+
+def _absolute(path: Path, base: Path) -> Path:
+    return path if path.is_absolute() else base / path
+
+
+def _sqlite_url_from(url: str, base: Path) -> str:
+    """`sqlite:///var/x.db` (relative) becomes `sqlite:////<base>/var/x.db`; in-memory
+    databases, absolute paths and other databases are left as they are."""
+    prefix, sep, rest = url.partition(":///")
+    if not sep or not prefix.startswith("sqlite") or not rest or rest.startswith(("/", ":memory:")):
+        return url
+    database, query_sep, query = rest.partition("?")
+    return f"{prefix}:///{base / database}{query_sep}{query}"
 
 
 def _with_file_defaults(section: dict[str, Any]) -> type[Settings]:

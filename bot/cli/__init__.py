@@ -19,11 +19,17 @@ _COMMAND_MODULES = (
     "sar",
     "retention",
     "case",
+    "doctor",
 )
 
 
 class CliError(Exception):
     """A one-line usage error: printed as `doorstep: error: ...` with exit status 2."""
+
+
+# The settings the running command loaded, so a start-up failure can name what it used
+# (the database URL, without its password).
+_loaded: dict[str, object] = {}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,6 +60,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handler(args)
     except CliError as exc:
         print(f"doorstep: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        from bot.cli.errors import explain
+
+        message = explain(exc, _loaded.get("settings"))
+        if message is None:
+            raise
+        print(f"doorstep: error: {message}", file=sys.stderr)
         return 2
 
 

@@ -1,7 +1,10 @@
 """`doorstep email inspect FILE...`: what Doorstep would do with each .eml file.
 
 It runs the real pipeline on a throw-away in-memory database with a collecting sender, so
-the answer is exactly what the server would do, and nothing is ever sent.
+the answer is exactly what the server would do, and nothing is ever sent. Each file is
+judged on its own, as if it were the first mail from its sender: a fresh database per file,
+so no state (sender and thread caps, an earlier acknowledgement, a thread) is carried from
+one file to the next.
 """
 
 from __future__ import annotations
@@ -25,21 +28,18 @@ def register(subparsers: Any) -> None:
 
 
 def _inspect(args: argparse.Namespace) -> int:
-    import sqlalchemy as sa
     from sqlalchemy.pool import StaticPool
 
-    from bot.bootstrap import bootstrap
+    from bot.bootstrap import bootstrap, default_classifier
     from bot.cli.common import settings_from
     from bot.domain.model import Channel
-    from bot.storage import tables as t
     from bot.storage.db import create_engine
     from channels.base import CollectingSender
 
     settings = settings_from(args)
     # Each file is judged as if it arrived now, however old its Date header.
     settings.email.acknowledge_max_age_days = 0
-    engine = create_engine("sqlite://", poolclass=StaticPool)
-    app = bootstrap(settings, engine=engine, senders=[CollectingSender(Channel.EMAIL)])
+    classifier = default_classifier(settings)  # loaded once, shared by every file
     status = 0
     for index, path in enumerate(args.files):
         line: dict[str, Any] = {"file": str(path)}
@@ -50,38 +50,60 @@ def _inspect(args: argparse.Namespace) -> int:
             print(json.dumps(line), flush=True)
             status = 1
             continue
-        inbound_id = app.pipeline.store_raw(Channel.EMAIL, "inspect", f"{index}:{path}", raw)
-        assert inbound_id is not None
-        outcome = app.pipeline.process_one(_stored(app, inbound_id))
-        with app.engine.connect() as conn:
-            ack = conn.execute(
-                sa.select(t.outbox.c.subject, t.outbox.c.body, t.outbox.c.recipient)
-                .where(t.outbox.c.kind.in_(("acknowledgement", "ooo")))
-                .where(t.outbox.c.interaction_id == outcome.interaction_id)
-            ).first()
-            inter = None
-            if outcome.interaction_id is not None:
-                inter = conn.execute(
-                    sa.select(t.interactions.c.topic, t.interactions.c.urgency).where(
-                        t.interactions.c.id == outcome.interaction_id
-                    )
-                ).first()
-        if outcome.status == "quarantined":
-            line["error"] = f"not an email we can read: {outcome.reason}"
-            status = 1
-        line.update(
-            would_acknowledge=ack is not None,
-            reason=None if ack is not None else (outcome.reason or outcome.status),
-            topic=inter.topic if inter else None,
-            urgency=inter.urgency if inter else None,
-            acknowledgement=(
-                {"to": ack.recipient, "subject": ack.subject, "body": ack.body} if ack else None
-            ),
+        engine = create_engine("sqlite://", poolclass=StaticPool)
+        app = bootstrap(
+            settings,
+            engine=engine,
+            classifier=classifier,
+            senders=[CollectingSender(Channel.EMAIL)],
         )
+        try:
+            line.update(_judge(app, index, path, raw))
+        finally:
+            app.close()
+        if line.get("error"):
+            status = 1
         print(json.dumps(line, ensure_ascii=False), flush=True)
     sys.stdout.flush()
-    app.close()
     return status
+
+
+def _judge(app: Any, index: int, path: Path, raw: bytes) -> dict[str, Any]:
+    """What the pipeline does with one mail, on a database that has seen nothing else."""
+    import sqlalchemy as sa
+
+    from bot.domain.model import Channel
+    from bot.storage import tables as t
+
+    line: dict[str, Any] = {}
+    inbound_id = app.pipeline.store_raw(Channel.EMAIL, "inspect", f"{index}:{path}", raw)
+    assert inbound_id is not None
+    outcome = app.pipeline.process_one(_stored(app, inbound_id))
+    with app.engine.connect() as conn:
+        ack = conn.execute(
+            sa.select(t.outbox.c.subject, t.outbox.c.body, t.outbox.c.recipient)
+            .where(t.outbox.c.kind.in_(("acknowledgement", "ooo")))
+            .where(t.outbox.c.interaction_id == outcome.interaction_id)
+        ).first()
+        inter = None
+        if outcome.interaction_id is not None:
+            inter = conn.execute(
+                sa.select(t.interactions.c.topic, t.interactions.c.urgency).where(
+                    t.interactions.c.id == outcome.interaction_id
+                )
+            ).first()
+    if outcome.status == "quarantined":
+        line["error"] = f"not an email we can read: {outcome.reason}"
+    line.update(
+        would_acknowledge=ack is not None,
+        reason=None if ack is not None else (outcome.reason or outcome.status),
+        topic=inter.topic if inter else None,
+        urgency=inter.urgency if inter else None,
+        acknowledgement=(
+            {"to": ack.recipient, "subject": ack.subject, "body": ack.body} if ack else None
+        ),
+    )
+    return line
 
 
 def _stored(app: Any, inbound_id: int) -> Any:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from typing import Any
 
@@ -24,7 +23,9 @@ def _email_senders(args: argparse.Namespace, app: Any) -> list[list[str]]:
 
     if Channel.EMAIL not in app.senders or sqlite_in_memory(app.engine.url):
         return []
-    config = ["--config", str(args.config)] if args.config else []
+    # The file serve really read (also when found by DOORSTEP_CONFIG or the project folder).
+    config_file = app.settings.config_file or args.config
+    config = ["--config", str(config_file)] if config_file else []
     command = [sys.executable, "-m", "bot", *config, "outbox", "--channel", "email"]
     command += ["--wake-stdin", "--log-level", args.log_level]
     return [command] * app.settings.outbox.email_processes
@@ -35,14 +36,66 @@ def _serve(args: argparse.Namespace) -> int:
 
     from bot.bootstrap import bootstrap
     from bot.cli.common import settings_from
+    from bot.cli.startup import banner, configure_logging
     from bot.web.app import create_app
+    from bot.web.limits import uvicorn_options
 
-    logging.basicConfig(
-        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(args.log_level)
     settings = settings_from(args)
+    _check_can_listen(args.host, args.port)  # before the model loads, not after
     app = bootstrap(settings)
-    api = create_app(app, email_senders=_email_senders(args, app))
-    uvicorn.run(api, host=args.host, port=args.port, log_level=args.log_level)
-    app.close()
+    try:
+        api = create_app(app, email_senders=_email_senders(args, app))
+        shown = banner(app, args.host, args.port)
+        config = uvicorn.Config(
+            api,
+            host=args.host,
+            port=args.port,
+            log_level=args.log_level,
+            **uvicorn_options(settings),
+        )
+        server = _announcing_server(config, shown.text())
+        server.run()
+        if not server.started:
+            # uvicorn has said why (the port is taken, most often) in its own log line.
+            print(f"doorstep: error: could not listen on {args.host}:{args.port}", file=sys.stderr)
+            return 1
+    finally:
+        app.close()
     return 0
+
+
+def _check_can_listen(host: str, port: int) -> None:
+    """A port already taken (another serve still running, most often) stops start-up at
+    once with one sentence, rather than after the classifier has loaded."""
+    import socket
+
+    from bot.cli import CliError
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise CliError(f"--host {host}: not an address we can listen on ({exc})") from exc
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise CliError(
+                f"cannot listen on {host}:{port} (--host/--port): {exc.strerror or exc}"
+            ) from exc
+
+
+def _announcing_server(config: Any, text: str) -> Any:
+    """uvicorn's server, printing the addresses once it really listens (not before: a port
+    already in use must not be announced as ready)."""
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: Any = None) -> None:
+            await super().startup(sockets)
+            if self.started:
+                print(text, file=sys.stderr, flush=True)
+
+    return Server(config)

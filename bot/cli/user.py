@@ -99,7 +99,9 @@ def _list(args: argparse.Namespace) -> int:
     finally:
         engine.dispose()
     if not users:
-        print("no users yet: doorstep user add EMAIL --name NAME --role admin")
+        from bot.cli.startup import doorstep_command
+
+        print(f"no users yet: {doorstep_command()} user add EMAIL --name NAME --role admin")
         return 0
     for u in users:
         state = "" if u.active else "  (switched off)"

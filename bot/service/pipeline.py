@@ -20,6 +20,7 @@ import sqlalchemy as sa
 
 from actions.acknowledge import AckContext, AwayOfficer, Composer, acknowledgement_subject
 from actions.officers import effective_officers
+from actions.wording import team_in_words
 from bot.domain.model import Channel, InboundMessage, OutboundMessage, Topic, Urgency
 from bot.domain.promises import plan_for
 from bot.nlu.types import Classification, Classifier
@@ -317,7 +318,7 @@ class Pipeline:
         officer = _officer_for(officers, msg.recipient)
         away = officer is not None and _is_away(officer, now)
         team_id = self.route(channel, topic, urgency, msg.recipient)
-        owner_name = self.settings.team(team_id).name
+        owner_name = team_in_words(self.settings.team(team_id).name)
         owner: str | None = None
         cover_name: str | None = None
         if officer is not None and not away:
@@ -468,8 +469,8 @@ class Pipeline:
                     return other.team, other.email, other.name
             for team in self.settings.teams:
                 if team.id == cover:
-                    return team.id, None, team.name
-        return officer.team, None, self.settings.team(officer.team).name
+                    return team.id, None, team_in_words(team.name)
+        return officer.team, None, team_in_words(self.settings.team(officer.team).name)
 
     def _reply_from(self, recipient: str | None, team_id: str) -> str:
         """Reply from the address the resident wrote to when it is one of ours (TEAM-RECEIPT)."""

@@ -15,6 +15,7 @@ from bot.runtime import Runtime
 from bot.service.clocks import attention_needed, count_attention_needed
 from bot.service.pipeline import count_by_status
 from bot.storage import tables as t
+from bot.web.limits import BodyLimit
 from channels.email.health import mailbox_states
 
 # Areas that add routes build an APIRouter from the App: "module:function". A module that is
@@ -51,6 +52,8 @@ def create_app(
                 await runtime.stop()
 
     api = FastAPI(title="Doorstep", lifespan=lifespan)
+    # Limits before work: a body is measured while it is read, before any endpoint parses it.
+    api.add_middleware(BodyLimit, limits=app.settings.web)
     api.state.doorstep = app
     api.state.runtime = runtime
 

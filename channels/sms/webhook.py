@@ -32,6 +32,7 @@ from bot.bootstrap import App
 from bot.domain.model import Channel
 from bot.storage import tables as t
 from bot.storage.repository import UnitOfWork
+from bot.web.limits import read_body
 from channels.sms.adapter import INBOUND_PATH, SOURCE, STATUS_PATH
 from channels.sms.conversation import OPTED_IN_EVENT, OPTED_OUT_EVENT
 from channels.sms.optout import Keyword, apply_at_intake, keyword
@@ -70,26 +71,32 @@ class _Verifier:
         token = app.settings.twilio_auth_token
         self._validator = RequestValidator(token) if token else None
         self._base = app.settings.public_url
+        self._max_body = app.settings.web.webhook_max_body_bytes
 
     async def form(self, request: Request) -> tuple[bytes, MultiDict] | None:
-        raw = await request.body()
-        form = MultiDict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
         signature = request.headers.get(SIGNATURE_HEADER)
         url = public_url(self._base, request)
-        reason = None
-        if self._validator is None:
-            reason = "DOORSTEP_TWILIO_AUTH_TOKEN is not set"
-        elif not signature:
-            reason = "no X-Twilio-Signature"
-        elif not self._validator.validate(url, form, signature):
-            reason = "signature does not match"
-        if reason is not None:
+        if self._validator is None or not signature:
+            # Limits before work: what can never be accepted is refused unread.
+            reason = "no X-Twilio-Signature" if self._validator else "no DOORSTEP_TWILIO_AUTH_TOKEN"
+            log.warning(
+                "rejected Twilio webhook %s: %s; checked against %s",
+                request.url.path,
+                reason,
+                url.split("?", 1)[0],
+            )
+            return None
+        # The signature covers the whole form, so the body must be read to check it: it is
+        # read within web.webhook_max_body_bytes (413 past it), then parsed.
+        raw = await read_body(request, self._max_body)
+        form = MultiDict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
+        if not self._validator.validate(url, form, signature):
             log.warning(
                 "rejected Twilio webhook %s (From %s, To %s): %s; checked against %s",
                 request.url.path,
                 redact(form.get("From")),
                 redact(form.get("To")),
-                reason,
+                "signature does not match",
                 url.split("?", 1)[0],
             )
             return None

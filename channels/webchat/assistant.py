@@ -28,7 +28,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from actions.acknowledge import AckContext
-from actions.wording import deadline_in_words
+from actions.wording import deadline_in_words, team_in_words
 from bot.domain.model import OutboundMessage
 from bot.storage import tables as t
 from bot.storage.repository import UnitOfWork, idempotency_key
@@ -255,7 +255,7 @@ def owner_name(uow: UnitOfWork, settings: Any, team: str, owner: str | None) -> 
         if found:
             return found
     try:
-        return str(settings.team(team).name)
+        return team_in_words(str(settings.team(team).name))
     except KeyError:
         return str(settings.organisation.name)
 

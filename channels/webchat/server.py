@@ -70,16 +70,27 @@ class RateLimiter:
 
     def allow(self, key: str, now: float | None = None) -> bool:
         now = time.monotonic() if now is None else now
-        seen = self._seen.setdefault(key, deque())
-        while seen and seen[0] <= now - self.window:
-            seen.popleft()
-        if len(seen) >= self.per_minute:
+        if not self.has_room(key, now):
             return False
-        seen.append(now)
+        self._seen[key].append(now)
         if len(self._seen) > 10_000:  # forget idle sessions
             for idle in [k for k, v in self._seen.items() if not v or v[-1] <= now - self.window]:
                 del self._seen[idle]
         return True
+
+    def has_room(self, key: str, now: float | None = None) -> bool:
+        """Would `allow` say yes now (without counting this as a use)?"""
+        now = time.monotonic() if now is None else now
+        seen = self._seen.setdefault(key, deque())
+        while seen and seen[0] <= now - self.window:
+            seen.popleft()
+        return len(seen) < self.per_minute
+
+
+def client_address(websocket: WebSocket) -> str:
+    """Who is connecting: the peer address, or the address a trusted proxy gave
+    (uvicorn applies X-Forwarded-For only from `web.trusted_proxies`)."""
+    return websocket.client.host if websocket.client else "unknown"
 
 
 def origin_allowed(origin: str | None, host: str | None, allowed: list[str]) -> bool:
@@ -110,6 +121,13 @@ class ChatServer:
         else:
             self.hub = Hub()  # tests with a collecting sender: nothing is pushed
         self.limiter = RateLimiter(self.settings.messages_per_minute)
+        # Limits per client address as well as per session: new sessions are free to make,
+        # so a per-session limit alone does not stop one client opening case after case.
+        limits = app.settings.web
+        self.sessions_by_address = RateLimiter(
+            limits.chat_sessions_per_address_per_hour, window=3600.0
+        )
+        self.messages_by_address = RateLimiter(limits.chat_messages_per_address_per_minute)
         self._env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(str(HERE / "templates")),
             autoescape=True,
@@ -181,14 +199,29 @@ class ChatConnection:
             frame["id"] = client_id
         await self.send(frame)
 
+    async def refuse_new_chat(self, address: str) -> None:
+        log.warning("refused a new chat from %s: too many new chats this hour", address)
+        await self.error("rate_limited", too_many_chats_message(self.server))
+        await self.ws.close(code=POLICY_VIOLATION)
+
+    async def receive_text(self) -> str | None:
+        """The next text frame; None for a binary one (the protocol is JSON text only)."""
+        message = await self.ws.receive()
+        if message["type"] == "websocket.disconnect":
+            raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
+        text = message.get("text")
+        return text if isinstance(text, str) else None
+
     async def run(self) -> None:
         server = self.server
         try:
             hello = await asyncio.wait_for(
-                self.ws.receive_text(), timeout=server.settings.hello_timeout_seconds
+                self.receive_text(), timeout=server.settings.hello_timeout_seconds
             )
+            if hello is None or len(hello) > 4096:
+                raise ValueError("not a hello")
             frame = json.loads(hello)
-        except (TimeoutError, ValueError, WebSocketDisconnect):
+        except (TimeoutError, ValueError, RecursionError, WebSocketDisconnect):
             with contextlib.suppress(Exception):
                 await self.ws.close(code=POLICY_VIOLATION)
             return
@@ -197,12 +230,23 @@ class ChatConnection:
             await self.ws.close(code=POLICY_VIOLATION)
             return
         token = frame.get("token") if isinstance(frame.get("token"), str) else None
+        if token is not None and len(token) > 200:
+            token = None  # not one of ours: never looked up
         after = frame.get("after")
-        after = after if isinstance(after, int) and after > 0 else 0
+        after = after if isinstance(after, int) and 0 < after < 2**53 else 0
         idle = timedelta(hours=server.settings.idle_timeout_hours)
-        session, token = await asyncio.to_thread(
+        address = client_address(self.ws)
+        if token is None and not server.sessions_by_address.has_room(address):
+            await self.refuse_new_chat(address)
+            return
+        session, new_token = await asyncio.to_thread(
             server.store.open_session, token, server.app.now(), self.ws.headers.get("origin"), idle
         )
+        # A new session (not a return to one) counts against the address's hourly budget.
+        if new_token != token and not server.sessions_by_address.allow(address):
+            await self.refuse_new_chat(address)
+            return
+        token = new_token
         self.session = session
         reset = after > session.last_seq  # the browser remembers more than we have
         self.pushed = 0 if reset else after
@@ -261,13 +305,16 @@ class ChatConnection:
     async def read_loop(self) -> None:
         limit = self.server.settings.max_message_chars
         while True:
-            raw = await self.ws.receive_text()
+            raw = await self.receive_text()
+            if raw is None:
+                await self.error("bad_request", "That message could not be read.")
+                continue
             if len(raw) > limit * 6 + 2000:  # before parsing: the frame itself is too big
                 await self.error("too_long", too_long_message(limit))
                 continue
             try:
                 frame = json.loads(raw)
-            except ValueError:
+            except (ValueError, RecursionError):
                 await self.error("bad_request", "That message could not be read.")
                 continue
             if isinstance(frame, dict) and frame.get("type") == "message":
@@ -305,7 +352,9 @@ class ChatConnection:
         if existing is not None:
             await self.send(existing.frame())
             return
-        if not server.limiter.allow(session_id):
+        if not server.limiter.allow(session_id) or not server.messages_by_address.allow(
+            client_address(self.ws)
+        ):
             org = server.app.settings.organisation
             await self.error(
                 "rate_limited",
@@ -336,6 +385,14 @@ class ChatConnection:
         if runtime is not None:
             runtime.wake_inbound()
         server.hub.publish(session_id)
+
+
+def too_many_chats_message(server: ChatServer) -> str:
+    org = server.app.settings.organisation
+    return (
+        "Too many chats have been started from here. Please try again later, or call us on "
+        f"{org.phone}. For an emergency repair, call {org.emergency_phone}."
+    )
 
 
 def too_long_message(limit: int) -> str:

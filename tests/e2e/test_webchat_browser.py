@@ -101,7 +101,7 @@ def test_resident_chats_gets_a_reference_and_asks_for_a_person(chrome: Any, tmp_
         screenshot(page.page, "webchat-1-reference")
 
         page.click("#ds-chat-quick button:has-text('Talk to a person')")
-        _wait_text(page, ".ds-msg--assistant", "I have asked Repairs team to pick this up")
+        _wait_text(page, ".ds-msg--assistant", "I have asked the Repairs team to pick this up")
         screenshot(page.page, "webchat-2-handoff")
         assert _bubbles(page, "resident") == [
             "My boiler is broken and there is no hot water",

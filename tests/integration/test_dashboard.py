@@ -500,7 +500,7 @@ async def test_complaint_through_both_stages(env: Env) -> None:
     await env.post(
         f"/staff/interactions/{interaction}/complaint/acknowledge",
         handler="dana@landlord.example",
-        summary="",
+        summary="The kitchen repair is still not finished.",
     )
     assert env.clocks(interaction)["complaint-stage2-response"].is_open
     await env.post(

@@ -92,3 +92,32 @@ def test_inspect_over_the_corpus_answers_people_only(
     lines = _run(capsys, config, *files)
     answered = {Path(str(line["file"])).name for line in lines if line["would_acknowledge"]}
     assert answered == {"is-not-bounce-01.eml", "is-not-bounce-02.eml"}
+
+
+def test_each_file_is_judged_on_its_own(
+    tmp_path: Path, config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No state between files (issue 20): an auto-reply in the same thread as an earlier
+    file is still `auto-submitted`, not the earlier file's acknowledgement; and sender caps
+    (per_sender_same_subject: 2) do not silence the third of three identical mails."""
+    first = _mail(tmp_path, "first.eml", "Subject: Leaking tap\r\n", "My kitchen tap leaks.")
+    auto = _mail(
+        tmp_path,
+        "auto.eml",
+        "Subject: Re: Leaking tap\r\nAuto-Submitted: auto-replied\r\n"
+        "In-Reply-To: <first.eml@example.net>\r\nReferences: <first.eml@example.net>\r\n",
+        "I am away until Monday.",
+    )
+    same = [
+        _mail(tmp_path, f"same{n}.eml", "Subject: Leaking tap\r\n", "My kitchen tap leaks.")
+        for n in range(3)
+    ]
+    lines = _run(capsys, config, first, auto, *same, auto)
+    assert lines[0]["would_acknowledge"] is True
+    for judged in (lines[1], lines[-1]):
+        assert judged["would_acknowledge"] is False, judged
+        assert judged["acknowledgement"] is None
+        assert "auto" in str(judged["reason"]).lower()
+    assert [line["would_acknowledge"] for line in lines[2:-1]] == [True, True, True]
+    alone = _run(capsys, config, auto)[0]
+    assert alone["reason"] == lines[1]["reason"]

@@ -152,7 +152,7 @@ def test_asking_for_a_person_in_office_hours_hands_over(engine: sa.Engine) -> No
         c.reply()
         c.say("m2", "I would like to talk to a person", display="Talk to a person")
         handoff = c.reply()
-        assert "I have asked Repairs team to pick this up" in handoff["text"]
+        assert "I have asked the Repairs team to pick this up" in handoff["text"]
         assert "They will reply here by" in handoff["text"]
         c.say("m3", "Can I speak to someone please")
         again = c.reply()

@@ -28,6 +28,8 @@ from twilio.request_validator import RequestValidator
 
 _MESSAGES = re.compile(r"^/2010-04-01/Accounts/(?P<sid>AC[0-9a-fA-F]{32})/Messages\.json$")
 
+_ACCOUNT = re.compile(r"^/2010-04-01/Accounts/(?P<sid>AC[0-9a-fA-F]{32})\.json$")
+
 ERRORS = {
     429: (20429, "Too Many Requests"),
     500: (20500, "Internal Server Error"),
@@ -200,7 +202,20 @@ def _handler(fake: FakeTwilio) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:
             fake.requests.append(("GET", self.path))
-            self._send(404, {"code": 20404, "message": "not found", "status": 404})
+            account = _ACCOUNT.match(self.path.split("?", 1)[0])
+            if account is None:
+                self._send(404, {"code": 20404, "message": "not found", "status": 404})
+                return
+            auth = self.headers.get("Authorization", "")
+            user, _, password = base64.b64decode(auth[6:] or "Og==").decode().partition(":")
+            if user != fake.account_sid or password != fake.auth_token:
+                self._send(401, {"code": 20003, "message": "Authenticate", "status": 401})
+                return
+            # The account resource (`doorstep doctor` reads it to check the credentials).
+            self._send(
+                200,
+                {"sid": fake.account_sid, "friendly_name": "Fake account", "status": "active"},
+            )
 
     return Handler
 

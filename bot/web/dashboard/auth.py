@@ -202,4 +202,6 @@ def sign(secret: str, purpose: str, value: str) -> str:
 
 
 def check(secret: str, purpose: str, value: str, signature: str) -> bool:
-    return hmac.compare_digest(sign(secret, purpose, value), signature)
+    # As bytes: compare_digest refuses non-ASCII str, and the signature is the client's.
+    expected = sign(secret, purpose, value).encode()
+    return hmac.compare_digest(expected, signature.encode("utf-8", "surrogatepass"))

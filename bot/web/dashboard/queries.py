@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from bot.service.joining import mentions_of
 from bot.storage import tables as t
+from bot.storage.repository import idempotency_key
 from bot.web.dashboard.auth import StaffUser
 
 # Which queues each role may open, the first being its default. HANDOFF: a team lead sees
@@ -419,6 +420,41 @@ def _event_text(kind: str, detail: dict[str, Any]) -> str:
     return words + (f" ({'; '.join(extras)})" if extras else "")
 
 
+def _notified_text(
+    conn: sa.Connection, interaction_id: int, detail: dict[str, Any], sent_text: str
+) -> str:
+    """The complaints team's notification as it really went: the event is written when the
+    emails are queued, so it may only say "notified" once they are sent (issue 20)."""
+    recipients = [str(a).lower() for a in detail.get("to") or []]
+    if not recipients:
+        return "Complaints team NOT notified: no email address for the complaints team (teams)"
+    keys = {
+        idempotency_key("notify", detail.get("what"), interaction_id, detail.get("stage"), a): a
+        for a in recipients
+    }  # the keys actions/complaints.py `notify` queued them under
+    ob = t.outbox.c
+    found = {
+        keys[r.idempotency_key]: (str(r.status), r.last_error)
+        for r in conn.execute(
+            sa.select(ob.idempotency_key, ob.status, ob.last_error).where(
+                ob.idempotency_key.in_(list(keys))
+            )
+        ).all()
+    }
+    states = [found.get(a, ("pending", None)) for a in recipients]
+    failed = [
+        (a, error)
+        for a, (status, error) in zip(recipients, states, strict=True)
+        if status == "failed"
+    ]
+    if failed:
+        why = "; ".join(f"{a}: {error or 'failed'}" for a, error in failed)
+        return f"Complaints team NOT notified ({why})"
+    if all(status == "sent" for status, _ in states):
+        return sent_text
+    return "Complaints team notification waiting to be sent"
+
+
 def timeline(conn: sa.Connection, interaction_id: int) -> list[TimelineEntry]:
     """Everything that happened, oldest first: the resident's messages, what we sent, and
     what staff did."""
@@ -447,9 +483,20 @@ def timeline(conn: sa.Connection, interaction_id: int) -> list[TimelineEntry]:
         )
     for r in conn.execute(
         sa.select(
-            ob.created_at, ob.channel, ob.kind, ob.body, ob.status, ob.auto, ob.recipient
+            ob.created_at,
+            ob.channel,
+            ob.kind,
+            ob.body,
+            ob.status,
+            ob.auto,
+            ob.recipient,
+            ob.last_error,
         ).where(ob.interaction_id == interaction_id)
     ).all():
+        # A message that could not be sent says why, where it happened.
+        status = r.status
+        if r.status == "failed" and r.last_error:
+            status = f"{r.status}: {r.last_error}"
         entries.append(
             TimelineEntry(
                 r.created_at,
@@ -457,16 +504,17 @@ def timeline(conn: sa.Connection, interaction_id: int) -> list[TimelineEntry]:
                 r.kind,
                 r.channel,
                 r.body,
-                r.status,
+                status,
                 address=r.recipient,
             )
         )
     for r in conn.execute(
         sa.select(ev.created_at, ev.kind, ev.detail).where(ev.interaction_id == interaction_id)
     ).all():
-        entries.append(
-            TimelineEntry(r.created_at, "system", r.kind, None, _event_text(r.kind, r.detail or {}))
-        )
+        text = _event_text(r.kind, r.detail or {})
+        if r.kind == "complaint_notified":
+            text = _notified_text(conn, interaction_id, r.detail or {}, text)
+        entries.append(TimelineEntry(r.created_at, "system", r.kind, None, text))
     order = {"resident": 0, "system": 1, "us": 2, "staff": 2}
     entries.sort(key=lambda e: (e.stored_at or e.at, order.get(e.who, 3)))
     return entries

@@ -156,7 +156,8 @@ def build_router(app: App) -> APIRouter:
         sig = request.query_params.get("sig", "")
         msg, err = request.query_params.get("msg"), request.query_params.get("err")
         text = msg or err
-        if not text or not hmac.compare_digest(auth.sign(secret, "flash", text)[:32], sig):
+        expected = auth.sign(secret, "flash", text or "")[:32].encode()
+        if not text or not hmac.compare_digest(expected, sig.encode("utf-8", "surrogatepass")):
             return None, None
         return (msg, None) if msg else (None, err)
 
