@@ -5,6 +5,7 @@ out-of-office (OOO) and the live-update stream. Time is a FakeClock."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 from collections.abc import AsyncIterator
@@ -136,11 +137,12 @@ def _password_hash() -> str:
     return hash_password(PASSWORD)
 
 
-@pytest.fixture
-async def env(engine: sa.Engine) -> AsyncIterator[Env]:
+@contextlib.asynccontextmanager
+async def open_env(engine: sa.Engine, settings: Settings | None = None) -> AsyncIterator[Env]:
+    """The app with USERS signed up, on `engine`; other dashboard test modules use it too."""
     clock = FakeClock(MONDAY)
     # No channel turn handlers: these tests are about the dashboard, not the chat or SMS bots.
-    app, _ = make_app(engine, clock, dashboard_settings(), turn_handlers={})
+    app, _ = make_app(engine, clock, settings or dashboard_settings(), turn_handlers={})
     with engine.begin() as conn:
         # One argon2 hash for every account keeps set-up quick; sign-in still verifies it.
         conn.execute(
@@ -162,6 +164,12 @@ async def env(engine: sa.Engine) -> AsyncIterator[Env]:
     transport = httpx.ASGITransport(app=api)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         yield Env(app, clock, client, engine)
+
+
+@pytest.fixture
+async def env(engine: sa.Engine) -> AsyncIterator[Env]:
+    async with open_env(engine) as opened:
+        yield opened
 
 
 def references_in(html: str) -> list[str]:

@@ -43,7 +43,7 @@ STATIC = {
     "dashboard.css": "text/css; charset=utf-8",
     "dashboard.js": "text/javascript; charset=utf-8",
 }
-SESSION_COOKIE = "ds_staff"
+SESSION_COOKIE = auth.SESSION_COOKIE
 LOGIN_COOKIE = "ds_login"
 MAX_FAILED_LOGINS = 5
 FAILED_LOGIN_WINDOW = 15 * 60.0
@@ -288,7 +288,7 @@ def build_router(app: App) -> APIRouter:
             httponly=True,
             samesite="lax",
             secure=settings.dashboard.cookie_secure,
-            path="/staff",
+            path="/",  # the JSON API reads it too (read scope); see bot/web/api_auth.py
         )
         response.delete_cookie(LOGIN_COOKIE, path="/staff")
         return response
@@ -300,7 +300,7 @@ def build_router(app: App) -> APIRouter:
         with engine.begin() as conn:
             auth.end_session(conn, token)
         response = redirect("/staff/login")
-        response.delete_cookie(SESSION_COOKIE, path="/staff")
+        response.delete_cookie(SESSION_COOKIE, path="/")
         return response
 
     # ---- the queue -----------------------------------------------------------------------
