@@ -1,0 +1,282 @@
+"""What every dashboard route shares: the `Dashboard` context (templates, the secret key,
+pages and redirects, one staff action in one transaction) and the FastAPI dependencies for
+the signed-in user and the CSRF check.
+
+Route modules declare what they need in their signatures:
+
+    user: CurrentUser        signed in (otherwise a redirect to the sign-in page)
+    user: FormUser           signed in, and the form's CSRF token is right (every POST)
+    user: AdminUser          signed in as an admin (AdminFormUser for an admin's POST)
+    ctx: Ctx                 the Dashboard context
+
+The context reaches the dependencies through request.state (the parent router binds it), so
+the dependencies are plain module-level functions, and the annotations are resolvable.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import Depends, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
+
+from actions import replies
+from actions.replies import ActionError, Actor
+from actions.wording import LONDON
+from bot.storage.repository import UnitOfWork
+from bot.web.dashboard import auth, queries
+from bot.web.dashboard.auth import StaffUser
+
+if TYPE_CHECKING:
+    from bot.bootstrap import App
+
+log = logging.getLogger(__name__)
+
+HERE = Path(__file__).parent
+SESSION_COOKIE = auth.SESSION_COOKIE
+LOGIN_COOKIE = "ds_login"
+STATE_KEY = "dashboard"
+
+
+def secret_key(app: App) -> str:
+    """settings.secret_key (DOORSTEP_SECRET_KEY); in development one is made up at start,
+    which signs everyone out when the server restarts."""
+    configured = app.settings.secret_key
+    if configured:
+        return configured
+    made = app.extras.get("dashboard_secret")
+    if not isinstance(made, str):
+        log.warning(
+            "DOORSTEP_SECRET_KEY is not set: using a random key for this run; staff sessions "
+            "end when the server restarts. Set it in production."
+        )
+        made = secrets.token_urlsafe(32)
+        app.extras["dashboard_secret"] = made
+    return made
+
+
+def _london(moment: datetime | None) -> str:
+    if moment is None:
+        return ""
+    local = moment.astimezone(LONDON)
+    return f"{local:%a} {local.day} {local:%b %Y}, {local:%H:%M}"
+
+
+def _iso(moment: datetime | None) -> str:
+    return "" if moment is None else moment.astimezone(UTC).isoformat()
+
+
+def build_templates() -> Jinja2Templates:
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    templates.env.filters["london"] = _london
+    templates.env.filters["iso"] = _iso
+    templates.env.globals["ROLE_NAMES"] = auth.ROLE_NAMES
+    templates.env.globals["VIEW_NAMES"] = queries.VIEW_NAMES
+    templates.env.globals["STATE_NAMES"] = queries.STATE_NAMES
+    templates.env.globals["OUTCOMES"] = replies.OUTCOMES
+    return templates
+
+
+def wall_now() -> datetime:
+    # Sessions expire by the real clock, not the business clock tests move forward.
+    return datetime.now(UTC)
+
+
+def redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def actor(user: StaffUser) -> Actor:
+    return Actor(email=user.email, name=user.name, role=user.role, team=user.team)
+
+
+def safe_next(target: str) -> str:
+    """Only our own pages: an open redirect would let a phishing link bounce through us."""
+    if target.startswith("/staff") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/staff/"
+
+
+MAX_FAILED_LOGINS = 5
+FAILED_LOGIN_WINDOW = 15 * 60.0
+
+
+class _LoginThrottle:
+    """At most MAX_FAILED_LOGINS failures per address in the window (in-process)."""
+
+    def __init__(self) -> None:
+        self._failures: dict[str, list[float]] = {}
+
+    def blocked(self, email: str) -> bool:
+        now = time.monotonic()
+        recent = [t for t in self._failures.get(email, []) if now - t < FAILED_LOGIN_WINDOW]
+        self._failures[email] = recent
+        return len(recent) >= MAX_FAILED_LOGINS
+
+    def fail(self, email: str) -> None:
+        self._failures.setdefault(email, []).append(time.monotonic())
+
+    def clear(self, email: str) -> None:
+        self._failures.pop(email, None)
+
+
+class Dashboard:
+    """The dashboard's shared state and helpers, built once per app by `build_router`."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.settings = app.settings
+        self.engine = app.engine
+        self.secret = secret_key(app)
+        self.templates = build_templates()
+        self.throttle = _LoginThrottle()
+
+    # ---- sessions and CSRF ---------------------------------------------------------------
+
+    def user_for(self, request: Request) -> StaffUser | None:
+        token = request.cookies.get(SESSION_COOKIE)
+        if not token:
+            return None
+        with self.engine.connect() as conn:
+            return auth.session_user(conn, token, wall_now())
+
+    def csrf_for(self, request: Request) -> str:
+        return auth.sign(self.secret, "csrf", request.cookies.get(SESSION_COOKIE, ""))
+
+    def check_csrf(self, request: Request, token: str) -> None:
+        session = request.cookies.get(SESSION_COOKIE, "")
+        if not session or not auth.check(self.secret, "csrf", session, token):
+            raise HTTPException(status_code=403, detail="The form has expired. Reload the page.")
+
+    # ---- pages and messages --------------------------------------------------------------
+
+    def flash_query(self, message: str, *, error: bool = False) -> str:
+        key = "err" if error else "msg"
+        return urlencode({key: message, "sig": auth.sign(self.secret, "flash", message)[:32]})
+
+    def flash_from(self, request: Request) -> tuple[str | None, str | None]:
+        """The message a redirect carries, shown only if we signed it (no injected text)."""
+        sig = request.query_params.get("sig", "")
+        msg, err = request.query_params.get("msg"), request.query_params.get("err")
+        text = msg or err
+        if not text or not hmac.compare_digest(auth.sign(self.secret, "flash", text)[:32], sig):
+            return None, None
+        return (msg, None) if msg else (None, err)
+
+    def page(
+        self,
+        request: Request,
+        name: str,
+        user: StaffUser | None,
+        status_code: int = 200,
+        **ctx: Any,
+    ) -> HTMLResponse:
+        flash, error = self.flash_from(request)
+        context = {
+            "user": user,
+            "csrf": self.csrf_for(request) if user else "",
+            "flash": ctx.pop("flash", None) or flash,
+            "error": ctx.pop("error", None) or error,
+            "org": self.settings.organisation,
+            **ctx,
+        }
+        return self.templates.TemplateResponse(request, name, context, status_code=status_code)
+
+    # ---- one staff action ----------------------------------------------------------------
+
+    async def act(
+        self,
+        user: StaffUser,
+        interaction_id: int,
+        action: Callable[[UnitOfWork], str],
+        *,
+        roles: tuple[str, ...] | None = None,
+    ) -> RedirectResponse:
+        """Run one staff action in one transaction and go back to the interaction."""
+        back = f"/staff/interactions/{interaction_id}"
+        if roles is not None and user.role not in roles:
+            raise HTTPException(status_code=403, detail="Your role cannot do that.")
+
+        def work() -> str:
+            with UnitOfWork(self.engine, self.app.now) as uow:
+                row = queries.interaction_row(uow.conn, interaction_id)
+                if row is None:
+                    raise HTTPException(status_code=404, detail="No such interaction.")
+                if not queries.can_see(user, row):
+                    raise HTTPException(status_code=403, detail="Not in your queues.")
+                message = action(uow)
+                uow.commit()
+                return message
+
+        try:
+            message = await run_in_threadpool(work)
+        except ActionError as exc:
+            return redirect(f"{back}?{self.flash_query(str(exc), error=True)}")
+        self.app.outbox.wake()  # on the event loop's thread: the reply leaves at once
+        return redirect(f"{back}?{self.flash_query(message)}")
+
+    # ---- binding -------------------------------------------------------------------------
+
+    def bind(self, request: Request) -> None:
+        """The parent router's dependency: makes this context reachable from the others."""
+        setattr(request.state, STATE_KEY, self)
+
+
+def dashboard(request: Request) -> Dashboard:
+    found = getattr(request.state, STATE_KEY, None)
+    if not isinstance(found, Dashboard):
+        raise RuntimeError("dashboard routes must be included through build_router")
+    return found
+
+
+Ctx = Annotated[Dashboard, Depends(dashboard)]
+
+
+async def current_user(request: Request, ctx: Ctx) -> StaffUser:
+    user = await run_in_threadpool(ctx.user_for, request)
+    if user is None:
+        target = "/staff/login?" + urlencode({"next": request.url.path})
+        raise HTTPException(status_code=303, headers={"Location": target})
+    return user
+
+
+CurrentUser = Annotated[StaffUser, Depends(current_user)]
+
+
+def form_user(
+    request: Request, ctx: Ctx, user: CurrentUser, csrf: Annotated[str, Form()]
+) -> StaffUser:
+    """Signed in, and the form carries this session's CSRF token."""
+    ctx.check_csrf(request, csrf)
+    return user
+
+
+FormUser = Annotated[StaffUser, Depends(form_user)]
+
+
+def _admin(user: StaffUser) -> StaffUser:
+    if user.role != "admin":
+        raise HTTPException(status_code=403, detail="Only an admin can do that.")
+    return user
+
+
+def admin_user(user: CurrentUser) -> StaffUser:
+    return _admin(user)
+
+
+def admin_form_user(user: FormUser) -> StaffUser:
+    return _admin(user)
+
+
+AdminUser = Annotated[StaffUser, Depends(admin_user)]
+AdminFormUser = Annotated[StaffUser, Depends(admin_form_user)]
