@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import sqlalchemy as sa
 from fastapi import Depends, FastAPI, HTTPException, Request
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bot.bootstrap import App
 from bot.factories import build_all
@@ -18,6 +19,7 @@ from bot.storage import tables as t
 from bot.web import api_auth
 from bot.web.api_auth import Principal, require
 from bot.web.dashboard import audit
+from bot.web.dashboard.errors import staff_error_handler
 from bot.web.dashboard.queries import can_see
 from bot.web.security import SecurityHeaders
 
@@ -175,6 +177,10 @@ def create_app(
         }
 
     _include_area_routers(api, app)
+    # Staff pages answer errors with a page (issue 20), other clients with JSON as before.
+    api.add_exception_handler(
+        StarletteHTTPException, staff_error_handler(app.settings.organisation)
+    )
     api_auth.install(api, app)
     api.add_middleware(SecurityHeaders)  # added last: outermost, so 401s get the headers too
     return api

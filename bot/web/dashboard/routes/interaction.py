@@ -69,12 +69,13 @@ def build(ctx: Dashboard) -> APIRouter:
                     "row": row,
                     "clocks": clocks,
                     "timeline": queries.timeline(conn, interaction_id),
-                    "history": queries.history(conn, row.contact_id),
+                    "history": queries.history(conn, row.contact_id, user),
                     "identities": queries.identities(conn, row.contact_id),
                     "stage": complaints.current_stage(case),
                     "handlers": complaints.stage_handlers(conn, interaction_id),
                     "staff": [u for u in auth.list_users(conn) if u.active],
                     "officers": effective_officers(conn),
+                    "names": queries.staff_names(conn),
                     "allowed_extension": {
                         s: complaints.allowed_extension_days(app, s) for s in (1, 2)
                     },

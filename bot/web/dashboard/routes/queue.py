@@ -35,23 +35,25 @@ def build(ctx: Dashboard) -> APIRouter:
         scope = queries.scope_for(user, view, team or None)
         now = ctx.app.now()
 
-        def read() -> queries.QueuePage:
+        def read() -> tuple[queries.QueuePage, dict[str, str]]:
             with ctx.engine.connect() as conn:
-                return queries.queue_page(
+                found = queries.queue_page(
                     conn,
                     scope,
                     now=now,
                     limit=settings.dashboard.page_size,
                     after=queries.parse_cursor(after),
                 )
+                return found, queries.staff_names(conn)
 
-        result = await run_in_threadpool(read)
+        result, names = await run_in_threadpool(read)
         name = "_queue_live.html" if fragment == "live" else "queue.html"
         return ctx.page(
             request,
             name,
             user,
             result=result,
+            names=names,
             scope=scope,
             views=queries.VIEWS.get(user.role, ("mine",)),
             teams=settings.teams,
@@ -64,7 +66,7 @@ def build(ctx: Dashboard) -> APIRouter:
 
     @router.get("/live")
     async def live(
-        request: Request, after: int | None = None, max_events: int = 1000
+        request: Request, user: CurrentUser, after: int | None = None, max_events: int = 1000
     ) -> StreamingResponse:
         """A small `change` event whenever an interaction changes (the events table, read by
         id). The stream ends after `max_events`; EventSource reconnects with Last-Event-ID."""
@@ -76,9 +78,9 @@ def build(ctx: Dashboard) -> APIRouter:
             with ctx.engine.connect() as conn:
                 return queries.latest_event_id(conn)
 
-        def newer(since: int) -> list[tuple[int, int | None, str]]:
+        def newer(since: int) -> list[queries.LiveEvent]:
             with ctx.engine.connect() as conn:
-                return queries.events_after(conn, since)
+                return queries.events_after(conn, since, user)
 
         start = after if after is not None else await run_in_threadpool(latest)
         poll = settings.dashboard.live_poll_seconds
@@ -90,10 +92,13 @@ def build(ctx: Dashboard) -> APIRouter:
                 if await request.is_disconnected():
                     return
                 found = await run_in_threadpool(newer, last)
-                for event_id, interaction_id, kind in found:
-                    data = json.dumps({"interaction": interaction_id, "kind": kind})
-                    yield f"id: {event_id}\nevent: change\ndata: {data}\n\n"
-                    last, sent = event_id, sent + 1
+                for event in found:
+                    last = event.id
+                    if not event.visible:  # need-to-know: other teams' cases stay silent
+                        continue
+                    data = json.dumps({"interaction": event.interaction_id, "kind": event.kind})
+                    yield f"id: {event.id}\nevent: change\ndata: {data}\n\n"
+                    sent += 1
                     if sent >= max_events:
                         return
                 if found:
