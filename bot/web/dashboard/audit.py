@@ -21,6 +21,8 @@ VIEW_DEBOUNCE = timedelta(minutes=10)
 # What each action is called on the admin's page.
 ACTION_NAMES = {
     "viewed": "Opened the case",
+    "view_refused": "Tried to open a case outside their queues",
+    "totp_disabled": "Turned off two-step sign-in",
     "replied": "Replied",
     "paused": "Paused clocks",
     "resumed": "Resumed clocks",

@@ -15,10 +15,11 @@ the dependencies are plain module-level functions, and the annotations are resol
 
 from __future__ import annotations
 
+import base64
 import hmac
+import json
 import logging
 import secrets
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,8 +35,9 @@ from actions import replies
 from actions.replies import ActionError, Actor
 from actions.wording import LONDON
 from bot.storage.repository import UnitOfWork
-from bot.web.dashboard import auth, queries
+from bot.web.dashboard import audit, auth, queries
 from bot.web.dashboard.auth import StaffUser
+from bot.web.dashboard.throttle import LoginThrottle
 
 if TYPE_CHECKING:
     from bot.bootstrap import App
@@ -45,6 +47,8 @@ log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
 SESSION_COOKIE = auth.SESSION_COOKIE
 LOGIN_COOKIE = "ds_login"
+FLASH_COOKIE = "ds_flash"
+MFA_COOKIE = "ds_mfa"  # password right, second factor still to come (signed, 5 minutes)
 STATE_KEY = "dashboard"
 
 
@@ -107,27 +111,10 @@ def safe_next(target: str) -> str:
     return "/staff/"
 
 
-MAX_FAILED_LOGINS = 5
-FAILED_LOGIN_WINDOW = 15 * 60.0
-
-
-class _LoginThrottle:
-    """At most MAX_FAILED_LOGINS failures per address in the window (in-process)."""
-
-    def __init__(self) -> None:
-        self._failures: dict[str, list[float]] = {}
-
-    def blocked(self, email: str) -> bool:
-        now = time.monotonic()
-        recent = [t for t in self._failures.get(email, []) if now - t < FAILED_LOGIN_WINDOW]
-        self._failures[email] = recent
-        return len(recent) >= MAX_FAILED_LOGINS
-
-    def fail(self, email: str) -> None:
-        self._failures.setdefault(email, []).append(time.monotonic())
-
-    def clear(self, email: str) -> None:
-        self._failures.pop(email, None)
+def settings_secure(app: App) -> bool:
+    return app.settings.dashboard.cookie_secure or app.settings.public_url.lower().startswith(
+        "https://"
+    )
 
 
 class Dashboard:
@@ -139,7 +126,14 @@ class Dashboard:
         self.engine = app.engine
         self.secret = secret_key(app)
         self.templates = build_templates()
-        self.throttle = _LoginThrottle()
+        self.throttle = LoginThrottle()
+        # Secure whenever the public address is https (a cookie sent over plain http can be
+        # read on the way); dashboard.cookie_secure forces it behind a TLS-terminating proxy
+        # whose public_url is not set.
+        self.cookie_secure = settings_secure(app)
+
+    def totp_required(self, user: StaffUser) -> bool:
+        return user.role == "admin" or self.settings.dashboard.totp_required_for_all
 
     # ---- sessions and CSRF ---------------------------------------------------------------
 
@@ -160,18 +154,36 @@ class Dashboard:
 
     # ---- pages and messages --------------------------------------------------------------
 
-    def flash_query(self, message: str, *, error: bool = False) -> str:
-        key = "err" if error else "msg"
-        return urlencode({key: message, "sig": auth.sign(self.secret, "flash", message)[:32]})
+    def flash_redirect(self, url: str, message: str, *, error: bool = False) -> RedirectResponse:
+        """Redirect with a message for the next page, in a short-lived signed cookie rather
+        than the URL: what a message names (a colleague's address, a resident's words) must
+        not end up in access logs, browser history or a Referer."""
+        payload = base64.urlsafe_b64encode(
+            json.dumps(["err" if error else "msg", message]).encode()
+        )
+        value = payload.decode()
+        response = redirect(url)
+        response.set_cookie(
+            FLASH_COOKIE,
+            f"{value}.{auth.sign(self.secret, 'flash', value)[:32]}",
+            max_age=60,
+            httponly=True,
+            samesite="lax",
+            secure=self.cookie_secure,
+            path="/staff",
+        )
+        return response
 
     def flash_from(self, request: Request) -> tuple[str | None, str | None]:
-        """The message a redirect carries, shown only if we signed it (no injected text)."""
-        sig = request.query_params.get("sig", "")
-        msg, err = request.query_params.get("msg"), request.query_params.get("err")
-        text = msg or err
-        if not text or not hmac.compare_digest(auth.sign(self.secret, "flash", text)[:32], sig):
+        """The message a redirect left, shown only if we signed it (no injected text)."""
+        value, _, sig = request.cookies.get(FLASH_COOKIE, "").rpartition(".")
+        if not value or not hmac.compare_digest(auth.sign(self.secret, "flash", value)[:32], sig):
             return None, None
-        return (msg, None) if msg else (None, err)
+        try:
+            kind, text = json.loads(base64.urlsafe_b64decode(value.encode()))
+        except ValueError:
+            return None, None
+        return (None, str(text)) if kind == "err" else (str(text), None)
 
     def page(
         self,
@@ -181,7 +193,9 @@ class Dashboard:
         status_code: int = 200,
         **ctx: Any,
     ) -> HTMLResponse:
-        flash, error = self.flash_from(request)
+        flash, error = (
+            self.flash_from(request) if request.cookies.get(FLASH_COOKIE) else (None, None)
+        )
         context = {
             "user": user,
             "csrf": self.csrf_for(request) if user else "",
@@ -190,7 +204,10 @@ class Dashboard:
             "org": self.settings.organisation,
             **ctx,
         }
-        return self.templates.TemplateResponse(request, name, context, status_code=status_code)
+        response = self.templates.TemplateResponse(request, name, context, status_code=status_code)
+        if request.cookies.get(FLASH_COOKIE) and not name.startswith("_"):
+            response.delete_cookie(FLASH_COOKIE, path="/staff")  # shown once
+        return response
 
     # ---- one staff action ----------------------------------------------------------------
 
@@ -200,9 +217,11 @@ class Dashboard:
         interaction_id: int,
         action: Callable[[UnitOfWork], str],
         *,
+        audit_as: str,
         roles: tuple[str, ...] | None = None,
     ) -> RedirectResponse:
-        """Run one staff action in one transaction and go back to the interaction."""
+        """Run one staff action in one transaction (with its audit record) and go back to
+        the interaction."""
         back = f"/staff/interactions/{interaction_id}"
         if roles is not None and user.role not in roles:
             raise HTTPException(status_code=403, detail="Your role cannot do that.")
@@ -215,15 +234,23 @@ class Dashboard:
                 if not queries.can_see(user, row):
                     raise HTTPException(status_code=403, detail="Not in your queues.")
                 message = action(uow)
+                audit.record(
+                    uow.conn,
+                    actor=user.email,
+                    user_id=user.id,
+                    action=audit_as,
+                    interaction_id=interaction_id,
+                    now=wall_now(),
+                )
                 uow.commit()
                 return message
 
         try:
             message = await run_in_threadpool(work)
         except ActionError as exc:
-            return redirect(f"{back}?{self.flash_query(str(exc), error=True)}")
+            return self.flash_redirect(back, str(exc), error=True)
         self.app.outbox.wake()  # on the event loop's thread: the reply leaves at once
-        return redirect(f"{back}?{self.flash_query(message)}")
+        return self.flash_redirect(back, message)
 
     # ---- binding -------------------------------------------------------------------------
 
@@ -240,6 +267,7 @@ def dashboard(request: Request) -> Dashboard:
 
 
 Ctx = Annotated[Dashboard, Depends(dashboard)]
+PASSWORD_CHANGE_PATHS = frozenset({"/staff/account", "/staff/account/password", "/staff/logout"})
 
 
 async def current_user(request: Request, ctx: Ctx) -> StaffUser:
@@ -247,6 +275,9 @@ async def current_user(request: Request, ctx: Ctx) -> StaffUser:
     if user is None:
         target = "/staff/login?" + urlencode({"next": request.url.path})
         raise HTTPException(status_code=303, headers={"Location": target})
+    if user.must_change_password and request.url.path not in PASSWORD_CHANGE_PATHS:
+        # After an admin's reset the temporary password opens one page: choose your own.
+        raise HTTPException(status_code=303, headers={"Location": "/staff/account"})
     return user
 
 

@@ -361,6 +361,22 @@ def interaction_row(conn: sa.Connection, interaction_id: int) -> Any:
     ).first()
 
 
+def interaction_id_for(conn: sa.Connection, reference: str) -> int | None:
+    i = t.interactions.c
+    found = conn.execute(
+        sa.select(i.id).where(i.reference == reference.strip().upper())
+    ).scalar_one_or_none()
+    return None if found is None else int(found)
+
+
+def references_for(conn: sa.Connection, ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    i = t.interactions.c
+    rows = conn.execute(sa.select(i.id, i.reference).where(i.id.in_(sorted(ids)))).all()
+    return {int(r.id): str(r.reference) for r in rows}
+
+
 def staff_names(conn: sa.Connection) -> dict[str, str]:
     """Email -> name for everyone who can own a case (staff accounts, configured officers):
     pages show the owner as a person, not an address (issue 20)."""

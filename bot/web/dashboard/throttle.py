@@ -29,7 +29,7 @@ class Rule:
     cap: float  # longest delay, seconds
 
     def delay(self, failures: int) -> float:
-        if failures < self.free:
+        if failures <= self.free:
             return 0.0
         return min(self.cap, 2.0 ** (failures - self.free))
 

@@ -40,7 +40,7 @@ def code_at(secret: str, moment: datetime) -> str:
 
 def _matching_step(secret: str, code: str, now: datetime) -> int | None:
     code = "".join(code.split())
-    if len(code) != 6 or not code.isdigit():
+    if len(code) != 6 or not (code.isascii() and code.isdigit()):
         return None
     totp = pyotp.TOTP(secret)
     current = int(now.timestamp()) // STEP_SECONDS

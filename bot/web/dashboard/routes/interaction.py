@@ -15,13 +15,15 @@ from actions.officers import effective_officers
 from actions.replies import ActionError
 from actions.wording import deadline_in_words
 from bot.storage.repository import UnitOfWork
-from bot.web.dashboard import auth, queries
+from bot.web.dashboard import audit, auth, queries
 from bot.web.dashboard.deps import (
     CurrentUser,
     Dashboard,
     FormUser,
     actor,
+    wall_now,
 )
+from bot.web.dashboard.routes.signin import client_of
 
 
 def build(ctx: Dashboard) -> APIRouter:
@@ -38,12 +40,24 @@ def build(ctx: Dashboard) -> APIRouter:
         now = ctx.app.now()
 
         def read() -> dict[str, Any]:
-            with ctx.engine.connect() as conn:
+            with ctx.engine.begin() as conn:
                 row = queries.interaction_row(conn, interaction_id)
                 if row is None:
                     raise HTTPException(status_code=404, detail="No such interaction.")
-                if not queries.can_see(user, row):
-                    raise HTTPException(status_code=403, detail="Not in your queues.")
+                allowed = queries.can_see(user, row)
+                # Both are recorded: a look at a case, and a try at one outside your queues.
+                audit.record(
+                    conn,
+                    actor=user.email,
+                    user_id=user.id,
+                    action="viewed" if allowed else "view_refused",
+                    interaction_id=interaction_id,
+                    now=wall_now(),
+                    client=client_of(request),
+                )
+            if not allowed:
+                raise HTTPException(status_code=403, detail="Not in your queues.")
+            with ctx.engine.connect() as conn:
                 clocks = [
                     {
                         "policy": s.clock.policy,
@@ -116,7 +130,7 @@ def build(ctx: Dashboard) -> APIRouter:
             )
             return "Reply sent." if sent else "That reply was already sent."
 
-        return await ctx.act(user, interaction_id, do)
+        return await ctx.act(user, interaction_id, do, audit_as="replied")
 
     @router.post("/interactions/{interaction_id}/pause")
     async def pause(request: Request, interaction_id: int, user: FormUser) -> RedirectResponse:
@@ -126,7 +140,7 @@ def build(ctx: Dashboard) -> APIRouter:
             n = replies.pause_clocks(uow, app, interaction_id, actor=actor(user), now=now)
             return f"Paused {n} clock{'s' if n != 1 else ''} while waiting on the resident."
 
-        return await ctx.act(user, interaction_id, do)
+        return await ctx.act(user, interaction_id, do, audit_as="paused")
 
     @router.post("/interactions/{interaction_id}/resume")
     async def resume(request: Request, interaction_id: int, user: FormUser) -> RedirectResponse:
@@ -136,7 +150,7 @@ def build(ctx: Dashboard) -> APIRouter:
             n = replies.resume_clocks(uow, app, interaction_id, actor=actor(user), now=now)
             return f"Resumed {n} clock{'s' if n != 1 else ''}."
 
-        return await ctx.act(user, interaction_id, do)
+        return await ctx.act(user, interaction_id, do, audit_as="resumed")
 
     @router.post("/interactions/{interaction_id}/close")
     async def close(
@@ -162,7 +176,7 @@ def build(ctx: Dashboard) -> APIRouter:
             )
             return "Closed."
 
-        return await ctx.act(user, interaction_id, do)
+        return await ctx.act(user, interaction_id, do, audit_as="closed")
 
     @router.post("/interactions/{interaction_id}/reopen")
     async def reopen(request: Request, interaction_id: int, user: FormUser) -> RedirectResponse:
@@ -172,7 +186,7 @@ def build(ctx: Dashboard) -> APIRouter:
             replies.reopen_case(uow, interaction_id, actor=actor(user), now=now)
             return "Reopened."
 
-        return await ctx.act(user, interaction_id, do)
+        return await ctx.act(user, interaction_id, do, audit_as="reopened")
 
     @router.post("/interactions/{interaction_id}/take")
     async def take(request: Request, interaction_id: int, user: FormUser) -> RedirectResponse:
@@ -182,7 +196,7 @@ def build(ctx: Dashboard) -> APIRouter:
             handoff.take(uow, app, interaction_id, actor=actor(user), now=now)
             return "It is yours now."
 
-        return await ctx.act(user, interaction_id, do)
+        return await ctx.act(user, interaction_id, do, audit_as="taken")
 
     @router.post("/interactions/{interaction_id}/transfer")
     async def transfer(
@@ -211,7 +225,7 @@ def build(ctx: Dashboard) -> APIRouter:
                 f"{deadline_in_words(done.due_at, now=now)}."
             )
 
-        return await ctx.act(user, interaction_id, do)
+        return await ctx.act(user, interaction_id, do, audit_as="transferred")
 
     # ---- complaints (COMPLAINT) ----------------------------------------------------------
 
@@ -225,7 +239,7 @@ def build(ctx: Dashboard) -> APIRouter:
             complaints.mark_as_complaint(uow, app, interaction_id, actor=actor(user), now=now)
             return "Marked as a stage 1 complaint. The procedure has been sent to the resident."
 
-        return await ctx.act(user, interaction_id, do)
+        return await ctx.act(user, interaction_id, do, audit_as="complaint_marked")
 
     @router.post("/interactions/{interaction_id}/complaint/acknowledge")
     async def complaint_ack(
@@ -249,7 +263,13 @@ def build(ctx: Dashboard) -> APIRouter:
             )
             return f"Acknowledged. The answer is due {deadline_in_words(due, now=now)}."
 
-        return await ctx.act(user, interaction_id, do, roles=complaints.HANDLER_ROLES)
+        return await ctx.act(
+            user,
+            interaction_id,
+            do,
+            audit_as="complaint_acknowledged",
+            roles=complaints.HANDLER_ROLES,
+        )
 
     @router.post("/interactions/{interaction_id}/complaint/extend")
     async def complaint_extend(
@@ -274,7 +294,9 @@ def build(ctx: Dashboard) -> APIRouter:
                 f"{deadline_in_words(due, now=now)}."
             )
 
-        return await ctx.act(user, interaction_id, do, roles=complaints.HANDLER_ROLES)
+        return await ctx.act(
+            user, interaction_id, do, audit_as="complaint_extended", roles=complaints.HANDLER_ROLES
+        )
 
     @router.post("/interactions/{interaction_id}/complaint/escalate")
     async def complaint_escalate(
@@ -294,7 +316,9 @@ def build(ctx: Dashboard) -> APIRouter:
                 f"Escalated to stage 2. It must be acknowledged {deadline_in_words(due, now=now)}."
             )
 
-        return await ctx.act(user, interaction_id, do, roles=complaints.HANDLER_ROLES)
+        return await ctx.act(
+            user, interaction_id, do, audit_as="complaint_escalated", roles=complaints.HANDLER_ROLES
+        )
 
     @router.post("/interactions/{interaction_id}/complaint/respond")
     async def complaint_respond(
@@ -309,6 +333,8 @@ def build(ctx: Dashboard) -> APIRouter:
             complaints.respond(uow, app, interaction_id, body=text, actor=actor(user), now=now)
             return "Answer sent."
 
-        return await ctx.act(user, interaction_id, do, roles=complaints.HANDLER_ROLES)
+        return await ctx.act(
+            user, interaction_id, do, audit_as="complaint_answered", roles=complaints.HANDLER_ROLES
+        )
 
     return router
