@@ -72,6 +72,15 @@ def build(ctx: Dashboard) -> APIRouter:
                     "officer_leave",
                     {"by": user.email, "officer": officer.email, "until": until or None},
                 )
+                audit.record(
+                    uow.conn,
+                    actor=user.email,
+                    user_id=user.id,
+                    action="officer_leave",
+                    now=wall_now(),
+                    detail={"officer": officer.email, "until": until or None},
+                    client=client_of(request),
+                )
                 uow.commit()
             if officer.on_leave_until is None:
                 return f"{officer.name} is at work."
