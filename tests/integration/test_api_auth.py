@@ -5,6 +5,7 @@ OpenAPI pages are off unless configured. Real SQLite and PostgreSQL, httpx in-pr
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -149,12 +150,15 @@ async def test_a_staff_session_reads_only_what_its_owner_may_open(env: Env) -> N
 
 
 async def test_the_deprecated_single_token_still_works_for_its_two_systems(
-    engine: sa.Engine,
+    engine: sa.Engine, caplog: pytest.LogCaptureFixture
 ) -> None:
     settings = dashboard_settings()
     settings.api_token = "the-old-shared-token"
     app, _ = make_app(engine, FakeClock(MONDAY), settings, turn_handlers={})
-    transport = httpx.ASGITransport(app=create_app(app, run_workers=False))
+    with caplog.at_level(logging.WARNING, logger="bot.web.api_auth"):
+        transport = httpx.ASGITransport(app=create_app(app, run_workers=False))
+    assert "DOORSTEP_API_TOKEN is deprecated" in caplog.text
+    assert "doorstep token add" in caplog.text
     old = {"Authorization": "Bearer the-old-shared-token"}
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
         assert (await client.get("/api/assistant/organisation", headers=old)).status_code == 200
