@@ -331,7 +331,10 @@ class Dashboard(_Model):
     """The staff dashboard (bot/web/dashboard)."""
 
     session_hours: int = 12
-    cookie_secure: bool = False  # set true behind HTTPS
+    # The session cookie is Secure whenever public_url is https; this forces it otherwise.
+    cookie_secure: bool = False
+    # TOTP second factor: always required for admins; this requires it for everyone.
+    totp_required_for_all: bool = False
     page_size: int = 50  # queue rows per page
     complaints_team: str = "complaints"  # team id notified of complaints (its email too)
     # COMPLAINT: the most an answer may be put back in total, in working days, when the
@@ -339,6 +342,14 @@ class Dashboard(_Model):
     stage1_max_extension_days: int = 10
     stage2_max_extension_days: int = 20
     live_poll_seconds: float = 1.0  # how often the live-update stream looks for new events
+
+
+class Api(_Model):
+    """The JSON API under /api (bot/web/api_auth.py): scoped tokens from `doorstep token`."""
+
+    # FastAPI's /docs, /redoc and /openapi.json describe every route to whoever asks: off
+    # unless a landlord turns them on (for a developer, on a private network).
+    docs: bool = False
 
 
 class Rasa(_Model):
@@ -395,10 +406,13 @@ class Settings(BaseSettings):
     rasa: Rasa = Field(default_factory=Rasa)
     privacy: Privacy = Field(default_factory=Privacy)
     web: WebLimits = Field(default_factory=WebLimits)
+    api: Api = Field(default_factory=Api)
     # Secrets: environment only (DOORSTEP_TWILIO_AUTH_TOKEN, DOORSTEP_SECRET_KEY, ...).
     twilio_account_sid: str | None = None
     twilio_auth_token: str | None = Field(default=None, repr=False)
-    api_token: str | None = Field(default=None, repr=False)  # repairs system -> /api/appointments
+    # Deprecated: one token for the repairs system and the Rasa actions. Still accepted (for
+    # those two scopes only) with a warning at start; `doorstep token add` replaces it.
+    api_token: str | None = Field(default=None, repr=False)
     secret_key: str | None = Field(default=None, repr=False)  # signs staff sessions
 
     # One mailbox and the SMTP relay, wholly from the environment (containers, quick trials).

@@ -14,6 +14,7 @@ _COMMAND_MODULES = (
     "nlu",
     "email",
     "user",
+    "token",
     "appointments",
     "rasa",
     "sar",

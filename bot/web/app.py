@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import FastAPI, HTTPException
+from fastapi import Depends, FastAPI, HTTPException, Request
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bot.bootstrap import App
 from bot.factories import build_all
@@ -15,7 +16,13 @@ from bot.runtime import Runtime
 from bot.service.clocks import attention_needed, count_attention_needed
 from bot.service.pipeline import count_by_status
 from bot.storage import tables as t
+from bot.web import api_auth
+from bot.web.api_auth import Principal, require
+from bot.web.dashboard import audit
+from bot.web.dashboard.errors import staff_error_handler
+from bot.web.dashboard.queries import can_see
 from bot.web.limits import BodyLimit
+from bot.web.security import SecurityHeaders
 from channels.email.health import mailbox_states
 
 # Areas that add routes build an APIRouter from the App: "module:function". A module that is
@@ -24,11 +31,14 @@ ROUTER_FACTORIES = (
     "channels.sms.webhook:build_router",
     "channels.webchat.server:build_router",
     "bot.web.dashboard:build_router",
-    "bot.web.dashboard.quarantine:build_router",
     "bot.web.appointments:build_router",
     "bot.web.assistant_api:build_router",
     "channels.email.graph_webhook:build_router",
 )
+
+
+# Module level: the route's string annotation (postponed evaluation) is resolved here.
+READ_SCOPE = require("read")
 
 
 def _include_area_routers(api: FastAPI, app: App) -> None:
@@ -51,7 +61,14 @@ def create_app(
             if run_workers:
                 await runtime.stop()
 
-    api = FastAPI(title="Doorstep", lifespan=lifespan)
+    docs = app.settings.api.docs  # the OpenAPI pages map every route: off unless asked for
+    api = FastAPI(
+        title="Doorstep",
+        lifespan=lifespan,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
+    )
     # Limits before work: a body is measured while it is read, before any endpoint parses it.
     api.add_middleware(BodyLimit, limits=app.settings.web)
     api.state.doorstep = app
@@ -63,7 +80,7 @@ def create_app(
             conn.execute(sa.text("SELECT 1"))
         return {"status": "ok"}
 
-    @api.get("/api/status")
+    @api.get("/api/status", dependencies=[Depends(require("read"))])
     def status() -> dict[str, Any]:
         now = app.now()
         with app.engine.connect() as conn:
@@ -83,7 +100,8 @@ def create_app(
                 "mailboxes": mailbox_states(app.extras),
             }
 
-    @api.get("/api/quarantine")
+    # Quarantined messages can hold anything a resident wrote: admins only, among staff.
+    @api.get("/api/quarantine", dependencies=[Depends(require("read", staff_roles=("admin",)))])
     def quarantine() -> list[dict[str, Any]]:
         c = t.inbound_messages.c
         with app.engine.connect() as conn:
@@ -105,7 +123,10 @@ def create_app(
             for r in rows
         ]
 
-    @api.get("/api/clocks/attention")
+    @api.get(
+        "/api/clocks/attention",
+        dependencies=[Depends(require("read", staff_roles=("admin", "team_lead")))],
+    )
     def attention() -> list[dict[str, Any]]:
         now = app.now()
         with app.engine.connect() as conn:
@@ -121,15 +142,27 @@ def create_app(
         ]
 
     @api.get("/api/interactions/{reference}")
-    def interaction(reference: str) -> dict[str, Any]:
+    def interaction(
+        reference: str, request: Request, who: Annotated[Principal, Depends(READ_SCOPE)]
+    ) -> dict[str, Any]:
         c = t.interactions.c
-        with app.engine.connect() as conn:
+        with app.engine.begin() as conn:
             row = conn.execute(
                 sa.select(t.interactions).where(c.reference == reference.upper())
             ).first()
-            if row is None:
+            # Need-to-know: a case the member of staff may not open does not exist for them.
+            if row is None or (who.user is not None and not can_see(who.user, row)):
                 raise HTTPException(status_code=404, detail="no such reference")
             clocks = app.clocks.clocks_for(conn, row.id)
+            audit.record(
+                conn,
+                actor=who.name,
+                action="api_read",
+                now=app.now(),
+                user_id=who.user.id if who.user else None,
+                interaction_id=row.id,
+                client=request.client.host if request.client else None,
+            )
         now = app.now()
         return {
             "reference": row.reference,
@@ -151,4 +184,10 @@ def create_app(
         }
 
     _include_area_routers(api, app)
+    # Staff pages answer errors with a page (issue 20), other clients with JSON as before.
+    api.add_exception_handler(
+        StarletteHTTPException, staff_error_handler(app.settings.organisation)
+    )
+    api_auth.install(api, app)
+    api.add_middleware(SecurityHeaders)  # added last: outermost, so 401s get the headers too
     return api

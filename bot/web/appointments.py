@@ -7,7 +7,8 @@
     POST  /api/appointments/{job_ref}/complete   the job is done: asks "were you happy?"
     GET   /api/appointments/{job_ref}            the appointment and its texts
 
-Authenticated with `Authorization: Bearer <DOORSTEP_API_TOKEN>`. Bad input is a 422 whose
+Authenticated with `Authorization: Bearer <token>`, a token of the `appointments` scope
+(`doorstep token add`; bot/web/api_auth.py). Bad input is a 422 whose
 `detail` lists each field and what is wrong with it, in plain words. The routes are thin:
 they check the token and the body, then call `actions.appointments.AppointmentService`.
 """
@@ -15,10 +16,9 @@ they check the token and the body, then call `actions.appointments.AppointmentSe
 from __future__ import annotations
 
 import asyncio
-import hmac
 from typing import Any
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
 
 from actions.appointments import (
@@ -30,6 +30,7 @@ from actions.appointments import (
     InvalidAppointment,
 )
 from bot.bootstrap import App
+from bot.web.api_auth import require
 
 
 def _problem(exc: AppointmentError) -> HTTPException:
@@ -63,23 +64,10 @@ async def _json_object(request: Request) -> dict[str, Any]:
 
 def build_router(app: App) -> APIRouter:
     service = AppointmentService.from_app(app)
-    token = app.settings.api_token
-
-    def authorised(authorization: str | None = Header(default=None)) -> None:
-        scheme, _, given = (authorization or "").partition(" ")
-        if token is None or scheme.lower() != "bearer" or not given:
-            raise HTTPException(
-                status_code=401,
-                detail="send Authorization: Bearer <DOORSTEP_API_TOKEN>",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
-        if not hmac.compare_digest(given.encode(), token.encode()):
-            raise HTTPException(
-                status_code=401, detail="wrong token", headers={"WWW-Authenticate": "Bearer"}
-            )
-
     router = APIRouter(
-        prefix="/api/appointments", tags=["appointments"], dependencies=[Depends(authorised)]
+        prefix="/api/appointments",
+        tags=["appointments"],
+        dependencies=[Depends(require("appointments"))],
     )
 
     def view(appt: Appointment) -> dict[str, Any]:

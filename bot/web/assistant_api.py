@@ -1,19 +1,20 @@
 """The internal API Rasa's custom actions call (`actions/rasa/`): thin routes over
-`bot.conversation.service.AssistantService`, authenticated with `settings.api_token` as a
-bearer token. The action server runs in Rasa's own Python (pydantic 1, SQLAlchemy 1.4), so it
-never imports Doorstep: it talks to Doorstep over HTTP, like any other channel would.
+`bot.conversation.service.AssistantService`, authenticated with a bearer token of the
+`assistant` scope (`doorstep token add`; bot/web/api_auth.py). The action server runs in
+Rasa's own Python (pydantic 1, SQLAlchemy 1.4), so it never imports Doorstep: it talks to
+Doorstep over HTTP, like any other channel would.
 """
 
 from __future__ import annotations
 
-import hmac
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, Field
 
 from bot.bootstrap import App
 from bot.conversation.service import AssistantError, AssistantService, RequestIn
+from bot.web.api_auth import require
 
 
 class _Request(BaseModel):
@@ -61,15 +62,7 @@ class AppointmentChange(_Request):
 def build_router(app: App) -> APIRouter:
     service = AssistantService(app)
 
-    def authorised(authorization: Annotated[str | None, Header()] = None) -> None:
-        token = app.settings.api_token
-        if not token:
-            raise HTTPException(503, "assistant API disabled: set DOORSTEP_API_TOKEN")
-        given = (authorization or "").removeprefix("Bearer ").strip()
-        if not hmac.compare_digest(given.encode(), token.encode()):
-            raise HTTPException(401, "bad or missing bearer token")
-
-    router = APIRouter(prefix="/api/assistant", dependencies=[Depends(authorised)])
+    router = APIRouter(prefix="/api/assistant", dependencies=[Depends(require("assistant"))])
 
     @router.post("/interactions")
     def register(body: InteractionRequest) -> dict[str, Any]:

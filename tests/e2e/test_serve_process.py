@@ -109,6 +109,13 @@ def test_serve_sends_email_from_a_process_of_its_own(
                 return False
 
         _wait(healthy, 120, "doorstep serve did not start")
+        # /api/status needs credentials: a read-only token, made as an operator would.
+        made = subprocess.run(
+            [sys.executable, "-m", "bot", "--config", str(config), "token", "add", "monitor",
+             "--scope", "read"],
+            cwd=REPO, capture_output=True, text=True, timeout=60, check=True,
+        )  # fmt: skip
+        auth = {"Authorization": f"Bearer {made.stdout.strip()}"}
         _wait(lambda: len(children(serve.pid)) == 1, 30, "no sending process")
         (sending,) = children(serve.pid)
 
@@ -122,7 +129,7 @@ def test_serve_sends_email_from_a_process_of_its_own(
             dovecot.append(TEST_USER, _mail(100))
 
             def queued() -> bool:
-                status = httpx.get(f"http://127.0.0.1:{port}/api/status").json()
+                status = httpx.get(f"http://127.0.0.1:{port}/api/status", headers=auth).json()
                 return int(status["outbox"].get("pending", 0)) == 1
 
             _wait(queued, 30, "the acknowledgement was not queued")
@@ -142,7 +149,7 @@ def test_serve_sends_email_from_a_process_of_its_own(
         answered = _answered(smtp_sink)
         assert len(answered) == 31 and max(answered.values()) == 1
         (restarted,) = children(serve.pid)
-        status = httpx.get(f"http://127.0.0.1:{port}/api/status").json()
+        status = httpx.get(f"http://127.0.0.1:{port}/api/status", headers=auth).json()
         assert status["sending_processes"] == [
             {"name": "email sending 1", "pid": restarted, "restarts": 1}
         ]

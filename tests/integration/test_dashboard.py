@@ -5,14 +5,16 @@ out-of-office (OOO) and the live-update stream. Time is a FakeClock."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
+import pyotp
 import pytest
 import sqlalchemy as sa
 
@@ -56,6 +58,7 @@ class Env:
     clock: FakeClock
     client: httpx.AsyncClient
     engine: sa.Engine
+    totp_secrets: dict[str, str] = field(default_factory=dict)
 
     async def html(self, path: str) -> str:
         return (await self.client.get(path)).text
@@ -64,15 +67,40 @@ class Env:
         return (await self.client.get(path)).status_code
 
     async def login(self, email: str, password: str = PASSWORD) -> Any:
+        """Sign in; for an account with two-step sign-in (admins must have it), enrol on the
+        first sign-in and give the app's code after that, as a person would."""
         self.client.cookies.clear()
         form = await self.client.get("/staff/login")
         token = CSRF_RE.search(form.text)
         assert token is not None
-        return await self.client.post(
+        done = await self.client.post(
             "/staff/login",
             data={"email": email, "password": password, "csrf": token.group(1)},
             follow_redirects=False,
         )
+        location = done.headers.get("location", "")
+        if location.startswith("/staff/login/enrol"):
+            page = (await self.client.get(location)).text
+            fields = dict(re.findall(r'name="(csrf|secret|secret_sig|next)" value="([^"]*)"', page))
+            self.totp_secrets[email.lower()] = fields["secret"]
+            code = pyotp.TOTP(fields["secret"]).now()
+            return await self.client.post(
+                "/staff/login/enrol", data={**fields, "code": code}, follow_redirects=False
+            )
+        if location.startswith("/staff/login/code"):
+            page = (await self.client.get(location)).text
+            fields = dict(re.findall(r'name="(csrf|next)" value="([^"]*)"', page))
+            with self.engine.begin() as conn:  # a code works once: let tests sign in again
+                conn.execute(
+                    staff_users.update()
+                    .where(staff_users.c.email == email.lower())
+                    .values(totp_last_step=None)
+                )
+            code = pyotp.TOTP(self.totp_secrets[email.lower()]).now()
+            return await self.client.post(
+                "/staff/login/code", data={**fields, "code": code}, follow_redirects=False
+            )
+        return done
 
     async def csrf(self, path: str = "/staff/") -> str:
         found = CSRF_RE.search(await self.html(path))
@@ -136,11 +164,12 @@ def _password_hash() -> str:
     return hash_password(PASSWORD)
 
 
-@pytest.fixture
-async def env(engine: sa.Engine) -> AsyncIterator[Env]:
+@contextlib.asynccontextmanager
+async def open_env(engine: sa.Engine, settings: Settings | None = None) -> AsyncIterator[Env]:
+    """The app with USERS signed up, on `engine`; other dashboard test modules use it too."""
     clock = FakeClock(MONDAY)
     # No channel turn handlers: these tests are about the dashboard, not the chat or SMS bots.
-    app, _ = make_app(engine, clock, dashboard_settings(), turn_handlers={})
+    app, _ = make_app(engine, clock, settings or dashboard_settings(), turn_handlers={})
     with engine.begin() as conn:
         # One argon2 hash for every account keeps set-up quick; sign-in still verifies it.
         conn.execute(
@@ -162,6 +191,12 @@ async def env(engine: sa.Engine) -> AsyncIterator[Env]:
     transport = httpx.ASGITransport(app=api)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         yield Env(app, clock, client, engine)
+
+
+@pytest.fixture
+async def env(engine: sa.Engine) -> AsyncIterator[Env]:
+    async with open_env(engine) as opened:
+        yield opened
 
 
 def references_in(html: str) -> list[str]:

@@ -1,4 +1,4 @@
-"""`doorstep user add` / `doorstep user list` against a real SQLite file."""
+"""`doorstep user add` / `doorstep user list` and `doorstep token` against a real SQLite file."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from bot.cli import main
 from bot.storage.db import create_engine
@@ -94,3 +95,48 @@ def test_without_a_terminal_the_password_must_come_from_stdin(
     code = run(monkeypatch, "user", "add", "a@landlord.example", "--name", "A", "--role", "admin")
     assert code == 2
     assert "--password-stdin" in capsys.readouterr().err
+
+
+# ---- doorstep token ------------------------------------------------------------------
+
+
+def test_token_add_list_revoke(
+    db: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.web.api_tokens import verify_token
+
+    assert run(monkeypatch, "token", "add", "repairs-system", "--scope", "appointments") == 0
+    secret = capsys.readouterr().out.strip()
+    assert secret.startswith("ds_") and len(secret) > 40
+    engine = create_engine(db)
+    try:
+        with engine.begin() as conn:
+            token = verify_token(conn, secret, now=datetime.now(UTC))
+            assert token is not None and token.scope == "appointments"
+            stored = conn.execute(sa.text("SELECT token_hash FROM api_tokens")).scalars().all()
+        assert secret not in stored  # only the hash is kept
+        # A second live token of the same name is refused; --replace rotates it.
+        assert run(monkeypatch, "token", "add", "repairs-system", "--scope", "read") == 2
+        assert "revoke it first" in capsys.readouterr().err
+        argv = ("token", "add", "repairs-system", "--scope", "appointments", "--replace")
+        assert run(monkeypatch, *argv) == 0
+        rotated = capsys.readouterr().out.strip()
+        assert run(monkeypatch, "token", "add", "rasa-actions", "--scope", "assistant") == 0
+        capsys.readouterr()
+        assert run(monkeypatch, "token", "list") == 0
+        listing = capsys.readouterr().out
+        assert "repairs-system\tappointments" in listing and "rasa-actions\tassistant" in listing
+        assert "ds_" not in listing
+        assert run(monkeypatch, "token", "revoke", "repairs-system") == 0
+        assert "revoked 1 token named repairs-system" in capsys.readouterr().out
+        with engine.begin() as conn:
+            assert verify_token(conn, secret, now=datetime.now(UTC)) is None
+            assert verify_token(conn, rotated, now=datetime.now(UTC)) is None
+        assert run(monkeypatch, "token", "revoke", "repairs-system") == 2
+        assert "no live token" in capsys.readouterr().err
+        with pytest.raises(SystemExit) as exited:  # argparse refuses an unknown scope
+            run(monkeypatch, "token", "add", "x", "--scope", "admin")
+        assert exited.value.code == 2
+        assert run(monkeypatch, "token", "add", "has space", "--scope", "read") == 2
+    finally:
+        engine.dispose()

@@ -22,6 +22,9 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from bot.storage.tables_staff import ROLES, staff_sessions, staff_users
 
 MIN_PASSWORD_CHARS = 10
+# The session cookie. Its path is "/" so that a signed-in member of staff can read the JSON
+# API (/api) too; SameSite=Lax keeps other sites from sending it with their POSTs.
+SESSION_COOKIE = "ds_staff"
 ROLE_NAMES = {
     "agent": "Agent",
     "team_lead": "Team lead",
@@ -47,10 +50,19 @@ class StaffUser:
     role: str
     team: str | None
     active: bool
+    must_change_password: bool = False
+    totp_enabled: bool = False
 
     @property
     def role_name(self) -> str:
         return ROLE_NAMES.get(self.role, self.role)
+
+
+def check_password_rules(password: str) -> None:
+    if len(password) < MIN_PASSWORD_CHARS:
+        raise UserError(f"the password must be at least {MIN_PASSWORD_CHARS} characters")
+    if len(password) > 1000:
+        raise UserError("the password must be at most 1000 characters")
 
 
 def hash_password(password: str) -> str:
@@ -75,6 +87,8 @@ def _user(row: sa.Row[tuple[object, ...]] | None) -> StaffUser | None:
         role=str(m["role"]),
         team=None if m["team"] is None else str(m["team"]),
         active=bool(m["active"]),
+        must_change_password=bool(m["must_change_password"]),
+        totp_enabled=m["totp_secret"] is not None,
     )
 
 
@@ -85,6 +99,8 @@ _USER_COLUMNS = (
     staff_users.c.role,
     staff_users.c.team,
     staff_users.c.active,
+    staff_users.c.must_change_password,
+    staff_users.c.totp_secret,
 )
 
 
@@ -107,8 +123,7 @@ def create_user(
         raise UserError("a name is required")
     if role == "agent" and not team:
         raise UserError("an agent needs a team (--team)")
-    if len(password) < MIN_PASSWORD_CHARS:
-        raise UserError(f"the password must be at least {MIN_PASSWORD_CHARS} characters")
+    check_password_rules(password)
     exists = conn.execute(
         sa.select(staff_users.c.id).where(staff_users.c.email == email)
     ).scalar_one_or_none()
@@ -161,6 +176,60 @@ def authenticate(conn: sa.Connection, email: str, password: str, now: datetime) 
         values["password_hash"] = hash_password(password)
     conn.execute(staff_users.update().where(staff_users.c.id == row.id).values(values))
     return _user(row)
+
+
+def change_password(
+    conn: sa.Connection,
+    user_id: int,
+    *,
+    current: str,
+    new: str,
+    now: datetime,
+    keep_session: str | None = None,
+) -> None:
+    """The user's own change: needs the current password. Every other session of theirs
+    ends (someone who knew the old password is signed out everywhere)."""
+    row = conn.execute(
+        sa.select(staff_users.c.password_hash).where(staff_users.c.id == user_id)
+    ).first()
+    if row is None or not verify_password(row.password_hash, current):
+        raise UserError("The current password is not right.")
+    check_password_rules(new)
+    if new == current:
+        raise UserError("Choose a password different from the current one.")
+    conn.execute(
+        staff_users.update()
+        .where(staff_users.c.id == user_id)
+        .values(
+            password_hash=hash_password(new), must_change_password=False, password_changed_at=now
+        )
+    )
+    others = staff_sessions.delete().where(staff_sessions.c.user_id == user_id)
+    if keep_session is not None:
+        others = others.where(staff_sessions.c.token_hash != _digest(keep_session))
+    conn.execute(others)
+
+
+def reset_password(conn: sa.Connection, user_id: int, *, now: datetime) -> str:
+    """An admin's reset: a temporary password (returned, shown once to the admin) that only
+    lets its owner choose a new one; their sessions end and their second factor is cleared,
+    so they set it up again (a reset is what someone who lost their phone asks for)."""
+    temporary = secrets.token_urlsafe(12)
+    done = conn.execute(
+        staff_users.update()
+        .where(staff_users.c.id == user_id)
+        .values(
+            password_hash=hash_password(temporary),
+            must_change_password=True,
+            password_changed_at=now,
+            totp_secret=None,
+            totp_last_step=None,
+        )
+    )
+    if not done.rowcount:
+        raise UserError("No such user.")
+    conn.execute(staff_sessions.delete().where(staff_sessions.c.user_id == user_id))
+    return temporary
 
 
 def _digest(token: str) -> str:

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from bot.service.joining import mentions_of
 from bot.storage import tables as t
 from bot.storage.repository import idempotency_key
+from bot.storage.tables_staff import staff_users
 from bot.web.dashboard.auth import StaffUser
 
 # Which queues each role may open, the first being its default. HANDOFF: a team lead sees
@@ -367,6 +368,31 @@ def interaction_row(conn: sa.Connection, interaction_id: int) -> Any:
     ).first()
 
 
+def interaction_id_for(conn: sa.Connection, reference: str) -> int | None:
+    i = t.interactions.c
+    found = conn.execute(
+        sa.select(i.id).where(i.reference == reference.strip().upper())
+    ).scalar_one_or_none()
+    return None if found is None else int(found)
+
+
+def references_for(conn: sa.Connection, ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    i = t.interactions.c
+    rows = conn.execute(sa.select(i.id, i.reference).where(i.id.in_(sorted(ids)))).all()
+    return {int(r.id): str(r.reference) for r in rows}
+
+
+def staff_names(conn: sa.Connection) -> dict[str, str]:
+    """Email -> name for everyone who can own a case (staff accounts, configured officers):
+    pages show the owner as a person, not an address (issue 20)."""
+    names = {str(r.email): str(r.name) for r in conn.execute(sa.select(t.officers)).all()}
+    for email, name in conn.execute(sa.select(staff_users.c.email, staff_users.c.name)).all():
+        names[str(email)] = str(name)
+    return names
+
+
 def identities(conn: sa.Connection, contact_id: int) -> list[tuple[str, str]]:
     ci = t.contact_identities.c
     rows = conn.execute(
@@ -375,19 +401,39 @@ def identities(conn: sa.Connection, contact_id: int) -> list[tuple[str, str]]:
     return [(str(r.kind), str(r.value)) for r in rows]
 
 
-def history(conn: sa.Connection, contact_id: int, limit: int = 50) -> list[Any]:
-    """One resident's interactions across every channel, newest first."""
+@dataclass(frozen=True, slots=True)
+class History:
+    """One resident's interactions that the viewer may open, and how many others there are.
+
+    Need-to-know: a repairs agent must not read the subject of the same resident's
+    harassment case, nor learn which team holds it; a count says there is more, so they
+    know to ask a team lead when it matters."""
+
+    rows: list[Any]
+    hidden: int
+
+
+def history(conn: sa.Connection, contact_id: int, viewer: StaffUser, limit: int = 50) -> History:
+    """One resident's interactions across every channel, newest first, as `viewer` may see."""
     i = t.interactions.c
-    return list(
-        conn.execute(
-            sa.select(
-                i.id, i.reference, i.channel, i.topic, i.status, i.subject, i.created_at, i.team
-            )
-            .where(i.contact_id == contact_id)
-            .order_by(i.created_at.desc(), i.id.desc())
-            .limit(limit)
-        ).all()
-    )
+    rows = conn.execute(
+        sa.select(
+            i.id,
+            i.reference,
+            i.channel,
+            i.topic,
+            i.status,
+            i.subject,
+            i.created_at,
+            i.team,
+            i.owner,
+        )
+        .where(i.contact_id == contact_id)
+        .order_by(i.created_at.desc(), i.id.desc())
+        .limit(limit)
+    ).all()
+    visible = [r for r in rows if can_see(viewer, r)]
+    return History(rows=visible, hidden=len(rows) - len(visible))
 
 
 _EVENT_WORDS = {
@@ -410,11 +456,13 @@ _EVENT_WORDS = {
 }
 
 
-def _event_text(kind: str, detail: dict[str, Any]) -> str:
+def _event_text(kind: str, detail: dict[str, Any], names: dict[str, str] | None = None) -> str:
     words = _EVENT_WORDS.get(kind, kind.replace("_", " ").capitalize())
     extras = []
     for key in ("by", "owner_name", "team", "outcome", "stage", "days", "reason", "handler"):
         value = detail.get(key)
+        if key in ("by", "handler") and isinstance(value, str) and names:
+            value = names.get(value, value)  # a person, not an address
         if value not in (None, "", []):
             extras.append(f"{key.replace('_', ' ')}: {value}")
     return words + (f" ({'; '.join(extras)})" if extras else "")
@@ -508,10 +556,11 @@ def timeline(conn: sa.Connection, interaction_id: int) -> list[TimelineEntry]:
                 address=r.recipient,
             )
         )
+    names = staff_names(conn)
     for r in conn.execute(
         sa.select(ev.created_at, ev.kind, ev.detail).where(ev.interaction_id == interaction_id)
     ).all():
-        text = _event_text(r.kind, r.detail or {})
+        text = _event_text(r.kind, r.detail or {}, names)
         if r.kind == "complaint_notified":
             text = _notified_text(conn, interaction_id, r.detail or {}, text)
         entries.append(TimelineEntry(r.created_at, "system", r.kind, None, text))
@@ -526,14 +575,35 @@ def latest_event_id(conn: sa.Connection) -> int:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class LiveEvent:
+    id: int
+    interaction_id: int | None
+    kind: str
+    visible: bool  # may the viewer see that this interaction changed?
+
+
 def events_after(
-    conn: sa.Connection, after: int, limit: int = 100
-) -> list[tuple[int, int | None, str]]:
+    conn: sa.Connection, after: int, viewer: StaffUser, limit: int = 100
+) -> list[LiveEvent]:
+    """Events after `after`, each marked with whether `viewer` may see it. The caller still
+    moves past the invisible ones (or it would read them again on every poll). An event of
+    no interaction (an officer's leave) is for admins only."""
     ev = t.events.c
+    i = t.interactions.c
     rows = conn.execute(
-        sa.select(ev.id, ev.interaction_id, ev.kind)
+        sa.select(ev.id, ev.interaction_id, ev.kind, i.team, i.owner, i.topic)
+        .select_from(t.events.outerjoin(t.interactions, i.id == ev.interaction_id))
         .where(ev.id > after)
         .order_by(ev.id)
         .limit(limit)
     ).all()
-    return [(int(r.id), r.interaction_id, str(r.kind)) for r in rows]
+    return [
+        LiveEvent(
+            id=int(r.id),
+            interaction_id=r.interaction_id,
+            kind=str(r.kind),
+            visible=(viewer.role == "admin" if r.interaction_id is None else can_see(viewer, r)),
+        )
+        for r in rows
+    ]

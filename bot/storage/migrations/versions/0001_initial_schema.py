@@ -31,6 +31,18 @@ def upgrade() -> None:
         sa.UniqueConstraint("channel", "address", name=op.f("uq_address_holds_channel_address")),
     )
     op.create_table(
+        "api_tokens",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=80), nullable=False),
+        sa.Column("scope", sa.String(length=20), nullable=False),
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("created_at", bot.storage.tables.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("last_used_at", bot.storage.tables.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("revoked_at", bot.storage.tables.UtcDateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_api_tokens")),
+        sa.UniqueConstraint("token_hash", name=op.f("uq_api_tokens_token_hash")),
+    )
+    op.create_table(
         "contacts",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=True),
@@ -57,6 +69,24 @@ def upgrade() -> None:
         sa.UniqueConstraint("email", name=op.f("uq_officers_email")),
     )
     op.create_table(
+        "staff_audit",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("at", bot.storage.tables.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=True),
+        sa.Column("actor", sa.String(length=320), nullable=False),
+        sa.Column("action", sa.String(length=40), nullable=False),
+        sa.Column("interaction_id", sa.Integer(), nullable=True),
+        sa.Column("detail", sa.JSON(), nullable=True),
+        sa.Column("client", sa.String(length=64), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_staff_audit")),
+    )
+    with op.batch_alter_table("staff_audit", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_staff_audit_at"), ["at"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_staff_audit_interaction_id"), ["interaction_id"], unique=False
+        )
+
+    op.create_table(
         "staff_users",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("email", sa.String(length=320), nullable=False),
@@ -67,6 +97,12 @@ def upgrade() -> None:
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("created_at", bot.storage.tables.UtcDateTime(timezone=True), nullable=False),
         sa.Column("last_login_at", bot.storage.tables.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("totp_secret", sa.String(length=64), nullable=True),
+        sa.Column("totp_last_step", sa.BigInteger(), nullable=True),
+        sa.Column("must_change_password", sa.Boolean(), nullable=False),
+        sa.Column(
+            "password_changed_at", bot.storage.tables.UtcDateTime(timezone=True), nullable=True
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_staff_users")),
         sa.UniqueConstraint("email", name=op.f("uq_staff_users_email")),
     )
@@ -525,8 +561,14 @@ def downgrade() -> None:
 
     op.drop_table("contact_identities")
     op.drop_table("staff_users")
+    with op.batch_alter_table("staff_audit", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_staff_audit_interaction_id"))
+        batch_op.drop_index(batch_op.f("ix_staff_audit_at"))
+
+    op.drop_table("staff_audit")
     op.drop_table("officers")
     op.drop_table("mail_cursors")
     op.drop_table("contacts")
+    op.drop_table("api_tokens")
     op.drop_table("address_holds")
     # ### end Alembic commands ###
