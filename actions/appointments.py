@@ -38,6 +38,7 @@ from actions.wording import date_in_words, deadline_in_words
 from bot.domain.model import Channel, OutboundMessage
 from bot.settings import Settings
 from bot.storage import tables as t
+from bot.storage.interactions import SqlInteractions
 from bot.storage.repository import UnitOfWork, idempotency_key
 from bot.storage.tables_sms import appointments
 from channels.sms import gsm
@@ -1094,17 +1095,16 @@ def _reference(uow: UnitOfWork, interaction_id: int | None) -> str | None:
 def _route_to_team(
     uow: UnitOfWork, ctx: Context, interaction_id: int, appt: Appointment, now: datetime
 ) -> None:
-    uow.conn.execute(
-        t.interactions.update()
-        .where(t.interactions.c.id == interaction_id)
-        .values(
-            team=ctx.team,
-            topic="repair",
-            owner=None,
-            updated_at=now,
-            subject=f"Appointment {appt.job_ref}",
-        )
+    interactions = SqlInteractions(uow)
+    interaction = interactions.get(interaction_id)
+    interaction.assign(
+        team=ctx.team,
+        topic="repair",
+        clear_owner=True,
+        subject=f"Appointment {appt.job_ref}",
+        at=now,
     )
+    interactions.save(interaction)
     _update(uow.conn, appt.id, interaction_id=interaction_id)
 
 

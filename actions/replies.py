@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -18,23 +19,26 @@ from typing import TYPE_CHECKING, Any, Protocol
 import sqlalchemy as sa
 
 from actions.acknowledge import Composer
+from bot.domain.interaction import (
+    SETTLEMENT_CHOICES,
+    Interaction,
+    Settlement,
+    settlements_on_close,
+)
 from bot.domain.model import Channel, OutboundMessage
+from bot.errors import DoorstepError, InvalidError
 from bot.settings import Settings
 from bot.storage import tables as t
+from bot.storage.interactions import SqlInteractions
 from bot.storage.repository import UnitOfWork, idempotency_key
 
 if TYPE_CHECKING:
     from bot.service.clocks import ClockService
 
-# Clocks a first reply from staff does not meet: the full answer (RESP-10), Awaab's Law
-# hazards (made safe / investigated is work, not a message) and the complaint stages, which
-# the complaint workflow stops itself.
-_NOT_MET_BY_A_REPLY = ("respond-10", "awaab-", "complaint-")
-
 MAX_REPLY_CHARS = 10_000
 
 
-class ActionError(ValueError):
+class ActionError(InvalidError):
     """A staff action that cannot be done; the message is shown to the member of staff."""
 
 
@@ -225,6 +229,7 @@ def send_reply(
         raise ActionError(f"A reply can be at most {MAX_REPLY_CHARS} characters.")
     case = load_case(uow.conn, interaction_id)
     _require_open(case)
+    interactions = SqlInteractions(uow)
     body = render(services, "staff_reply.txt.j2", case, body=text, staff_name=actor.first_name)
     sent = enqueue_to_resident(
         uow,
@@ -238,16 +243,9 @@ def send_reply(
     )
     if not sent:
         return False
-    met = [
-        s.clock.policy
-        for s in services.clocks.open_clocks(uow.conn, case.id)
-        if not s.clock.policy.startswith(_NOT_MET_BY_A_REPLY)
-    ]
-    if met:
-        services.clocks.stop(uow.conn, case.id, tuple(met), now)
-    uow.add_event(
-        case.id, "staff_replied", {"by": actor.email, "channel": case.channel.value, "met": met}
-    )
+    interaction = interactions.get(case.id)
+    interaction.replied(by=actor.email, at=now)
+    interactions.save(interaction)
     return True
 
 
@@ -256,24 +254,24 @@ def pause_clocks(
 ) -> int:
     """Waiting on the resident (information, access): the clocks stop ticking. They start
     again when the resident replies (the pipeline resumes them) or staff resume them."""
-    case = load_case(uow.conn, interaction_id)
-    _require_open(case)
-    paused = services.clocks.pause(uow.conn, case.id, now)
+    interactions = SqlInteractions(uow)
+    interaction = _open_interaction(interactions, interaction_id)
+    paused = interaction.pause(by=actor.email, at=now)
     if paused == 0:
         raise ActionError("No running clock to pause.")
-    uow.add_event(case.id, "clocks_paused", {"by": actor.email, "count": paused})
+    interactions.save(interaction)
     return paused
 
 
 def resume_clocks(
     uow: UnitOfWork, services: Services, interaction_id: int, *, actor: Actor, now: datetime
 ) -> int:
-    case = load_case(uow.conn, interaction_id)
-    _require_open(case)
-    resumed = services.clocks.resume(uow.conn, case.id, now)
+    interactions = SqlInteractions(uow)
+    interaction = _open_interaction(interactions, interaction_id)
+    resumed = interaction.resume(services.clocks, by=actor.email, at=now)
     if resumed == 0:
         raise ActionError("No paused clock to resume.")
-    uow.add_event(case.id, "clocks_resumed", {"by": actor.email, "count": resumed})
+    interactions.save(interaction)
     return resumed
 
 
@@ -298,23 +296,34 @@ def close_case(
     tell_resident: bool,
     actor: Actor,
     now: datetime,
-) -> None:
-    """Close with an outcome. Every clock still open stops (its met/breached is kept), and
-    the resident can be told, on their channel, what we did."""
+    settlements: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """Close with an outcome, saying what happened to each promise still open.
+
+    `settlements` maps an open clock's policy to how it ended (bot.domain.interaction's
+    SETTLEMENT_CHOICES); a clock not named takes the honest default for the outcome
+    (`settlements_on_close`): closing keeps no promise by itself. The resident can be told,
+    on their channel, what we did. Returns policy -> how its clock ended."""
     if outcome not in OUTCOMES:
         raise ActionError("Choose an outcome.")
     case = load_case(uow.conn, interaction_id)
     _require_open(case)
+    interactions = SqlInteractions(uow)
+    interaction = interactions.get(case.id)
     note = note.strip()
     text = OUTCOMES[outcome] + (f": {note}" if note else "")
-    open_policies = tuple(s.clock.policy for s in services.clocks.open_clocks(uow.conn, case.id))
-    if open_policies:
-        services.clocks.stop(uow.conn, case.id, open_policies, now)
-    uow.conn.execute(
-        t.interactions.update()
-        .where(t.interactions.c.id == case.id)
-        .values(status="closed", outcome=text[:4000], updated_at=now)
+    chosen = settlements_on_close(interaction, outcome, told=tell_resident, label=OUTCOMES[outcome])
+    for policy, how in (settlements or {}).items():
+        if policy in chosen and how:
+            reason = f"{SETTLEMENT_CHOICES.get(how, how)}, as recorded by {actor.email}"
+            try:
+                chosen[policy] = Settlement(how, reason)
+            except DoorstepError as exc:
+                raise ActionError(str(exc)) from exc
+    ended = interaction.close(
+        outcome=outcome, text=text, settlements=chosen, by=actor.email, at=now, told=tell_resident
     )
+    interactions.save(interaction)
     if tell_resident:
         body = render(
             services,
@@ -327,17 +336,23 @@ def close_case(
         enqueue_to_resident(
             uow, services, case, body=body, kind="closed", key=("closed", case.id), auto=False
         )
-    uow.add_event(
-        case.id,
-        "closed",
-        {"by": actor.email, "outcome": outcome, "told": tell_resident, "stopped": open_policies},
-    )
+    return ended
 
 
 def reopen_case(uow: UnitOfWork, interaction_id: int, *, actor: Actor, now: datetime) -> None:
-    uow.conn.execute(
-        t.interactions.update()
-        .where(t.interactions.c.id == interaction_id)
-        .values(status="open", updated_at=now)
-    )
-    uow.add_event(interaction_id, "reopened", {"by": actor.email})
+    interactions = SqlInteractions(uow)
+    try:
+        interaction = interactions.get(interaction_id)
+        interaction.reopen(by=actor.email, at=now, reason="reopened by staff")
+    except DoorstepError as exc:
+        raise ActionError(str(exc)) from exc
+    interactions.save(interaction)
+
+
+def _open_interaction(interactions: SqlInteractions, interaction_id: int) -> Interaction:
+    try:
+        interaction = interactions.get(interaction_id)
+        interaction.require_open()
+    except DoorstepError as exc:
+        raise ActionError(str(exc)) from exc
+    return interaction

@@ -17,8 +17,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from bot.domain.interaction import ClockRules, settlements_on_close
 from bot.domain.model import Channel, OutboundMessage
 from bot.storage import tables as t
+from bot.storage.interactions import SqlInteractions
 from bot.storage.repository import UnitOfWork, idempotency_key
 from channels.sms import gsm
 from channels.sms.optout import Keyword, keyword, single_word
@@ -45,7 +47,9 @@ def handle_turn(turn: Any) -> bool:
         return True
     if single_word(msg.body) == "YES" and _opted_in_by(uow, msg.external_id):
         if turn.acknowledgement is not None:
-            close_interaction(uow, pipeline.clocks, turn.outcome.interaction_id, now, "opted in")
+            close_interaction(
+                uow, pipeline.clocks, turn.outcome.interaction_id, now, "opted in", answered=False
+            )
         return True
     if handle_reply(turn):
         return True
@@ -124,18 +128,34 @@ def send_help(turn: Any, now: datetime) -> None:
 
 
 def close_interaction(
-    uow: UnitOfWork, clocks: Any, interaction_id: int | None, now: datetime, outcome: str
+    uow: UnitOfWork,
+    clocks: ClockRules,
+    interaction_id: int | None,
+    now: datetime,
+    outcome: str,
+    *,
+    answered: bool = True,
 ) -> None:
-    """An interaction the assistant dealt with completely (HELP, a confirmed appointment):
-    its clocks stop and it leaves the team's queue, with the outcome recorded."""
+    """An interaction the assistant dealt with completely (HELP, a confirmed appointment)
+    leaves the team's queue with the outcome recorded. Its clocks end as what happened: the
+    answer the assistant gave keeps the promises a message keeps (`answered`); a message
+    that was no enquiry (an opt-in) withdraws them; a hazard or complaint clock is never
+    kept this way (bot.domain.interaction.settlements_on_close)."""
     if interaction_id is None:
         return
-    running = tuple(s.clock.policy for s in clocks.open_clocks(uow.conn, interaction_id))
-    if running:
-        clocks.stop(uow.conn, interaction_id, running, now)
-    uow.conn.execute(
-        t.interactions.update()
-        .where(t.interactions.c.id == interaction_id)
-        .values(status="closed", outcome=outcome[:2000], updated_at=now)
+    interactions = SqlInteractions(uow)
+    interaction = interactions.get(interaction_id)
+    if interaction.is_closed:
+        return
+    kind = "answered" if answered else "withdrawn"
+    label = f"dealt with by the assistant: {outcome}"
+    interaction.close(
+        outcome=outcome,
+        text=outcome[:2000],
+        settlements=settlements_on_close(interaction, kind, told=answered, label=label),
+        by="assistant",
+        at=now,
+        told=answered,
+        automatic=True,
     )
-    uow.add_event(interaction_id, "closed_automatically", {"outcome": outcome})
+    interactions.save(interaction)

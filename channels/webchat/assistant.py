@@ -31,6 +31,7 @@ from actions.acknowledge import AckContext
 from actions.wording import deadline_in_words
 from bot.domain.model import OutboundMessage
 from bot.storage import tables as t
+from bot.storage.interactions import SqlInteractions
 from bot.storage.repository import UnitOfWork, idempotency_key
 
 HANDOFF_EVENT = "handoff_requested"
@@ -208,40 +209,24 @@ def request_handoff(
     """HANDOFF: the interaction waits for a person in its team. The team's hand-off clock
     (`handoff-3`, or `handoff-urgent-1` when urgent) is started unless it already runs (a
     chat enquiry starts it when it is opened), and the event tells the dashboard."""
-    from actions.handoff import HANDOFF_POLICIES, handoff_policy
+    from actions.handoff import handoff_policy
 
-    row = uow.get_interaction(interaction_id)
-    running = pipeline.clocks.open_clocks(uow.conn, interaction_id, HANDOFF_POLICIES)
-    if running:
-        due_at = min(s.clock.due_at for s in running)
-    else:
-        clock = pipeline.clocks.start(
-            uow.conn,
-            interaction_id=interaction_id,
-            policy=handoff_policy(row.urgency),
-            at=now,
-            channel=row.channel,
-            topic=row.topic,
-        )
-        due_at = clock.due_at
+    interactions = SqlInteractions(uow)
+    row = interactions.get(interaction_id)
     already = handoff_requested(uow, interaction_id)
-    if not already:
-        uow.conn.execute(
-            t.interactions.update()
-            .where(t.interactions.c.id == interaction_id)
-            .values(status="open", updated_at=now)
-        )
-        uow.add_event(
-            interaction_id,
-            HANDOFF_EVENT,
-            {
-                "conversation_id": message.meta.get("conversation_id") or message.sender,
-                "reason": "resident asked for a person in the web chat",
-                "office_open": bool(pipeline.clocks.calendar.is_open(now)),
-                "team": row.team,
-                "due_at": due_at.isoformat(),
-            },
-        )
+    due_at = row.request_handoff(
+        pipeline.clocks,
+        policy=handoff_policy(row.urgency),
+        reason="resident asked for a person in the web chat",
+        by="resident",
+        at=now,
+        detail={
+            "conversation_id": message.meta.get("conversation_id") or message.sender,
+            "office_open": bool(pipeline.clocks.calendar.is_open(now)),
+        },
+        already=already,
+    )
+    interactions.save(row)
     name = owner_name(uow, pipeline.settings, row.team, row.owner)
     return Handoff(team_name=name, due_at=due_at, already=already)
 
