@@ -348,6 +348,49 @@ async def test_pause_resume_and_close_with_an_outcome(env: Env) -> None:
     assert env.interaction(interaction).reference not in references_in(await env.html("/staff/"))
 
 
+async def test_closing_as_repair_booked_leaves_the_awaab_clock_not_met(env: Env) -> None:
+    """Honest settlement: booking a repair is not making a hazard safe."""
+    interaction = env.receive("aw", body="I can smell gas in the kitchen")
+    assert env.clocks(interaction)["awaab-emergency"].is_open
+    await env.login("rita@landlord.example")
+    page = await env.html(f"/staff/interactions/{interaction}")
+    assert 'name="settle-awaab-emergency"' in page  # the form asks about each open promise
+    await env.post(
+        f"/staff/interactions/{interaction}/close", outcome="repair_booked", note="", tell="1"
+    )
+    clocks = env.clocks(interaction)
+    assert clocks["awaab-emergency"].outcome == "not_met"
+    assert "Repair booked" in clocks["awaab-emergency"].outcome_reason
+    assert clocks["respond-10"].outcome == "met"  # told: a booked repair is the answer
+    page = await env.html(f"/staff/interactions/{interaction}")
+    assert "not met" in page
+
+
+async def test_staff_record_what_happened_to_each_promise(env: Env) -> None:
+    interaction = env.receive("aw2", body="I can smell gas in the kitchen")
+    await env.login("rita@landlord.example")
+    await env.post(
+        f"/staff/interactions/{interaction}/close",
+        outcome="resolved",
+        note="Engineer made it safe.",
+        tell="",
+        **{"settle-awaab-emergency": "met", "settle-respond-10": "withdrawn"},
+    )
+    clocks = env.clocks(interaction)
+    assert clocks["awaab-emergency"].outcome == "met"
+    assert "rita@landlord.example" in clocks["awaab-emergency"].outcome_reason
+    assert clocks["respond-10"].outcome == "withdrawn"
+
+
+async def test_a_complaint_closed_before_acknowledgement_is_not_met(env: Env) -> None:
+    interaction = env.receive("cc", body="I want to complain", **{"from": "c@example.net"})
+    assert env.clocks(interaction)["complaint-stage1-ack"].is_open
+    await env.login("chris@landlord.example")
+    await env.post(f"/staff/interactions/{interaction}/close", outcome="resolved", tell="1")
+    assert env.interaction(interaction).status == "closed"
+    assert env.clocks(interaction)["complaint-stage1-ack"].outcome == "not_met"
+
+
 async def test_resident_history_across_channels(env: Env) -> None:
     by_email = env.receive("h1", body="broken gate", **{"from": "jo@example.net"})
     with env.engine.begin() as conn:

@@ -28,6 +28,7 @@ from actions import complaints, handoff, replies
 from actions.officers import OfficerError, effective_officers, set_leave, sync_officers
 from actions.replies import ActionError, Actor
 from actions.wording import LONDON, deadline_in_words
+from bot.domain.interaction import SETTLEMENT_CHOICES
 from bot.storage.repository import UnitOfWork
 from bot.storage.tables_staff import ROLES
 from bot.web.dashboard import auth, queries
@@ -85,6 +86,7 @@ def build_templates() -> Jinja2Templates:
     templates.env.globals["VIEW_NAMES"] = queries.VIEW_NAMES
     templates.env.globals["STATE_NAMES"] = queries.STATE_NAMES
     templates.env.globals["OUTCOMES"] = replies.OUTCOMES
+    templates.env.globals["SETTLEMENT_CHOICES"] = SETTLEMENT_CHOICES
     return templates
 
 
@@ -372,6 +374,7 @@ def build_router(app: App) -> APIRouter:
                         ),
                         "left": queries.time_left(s.clock.due_at, now),
                         "outcome": s.clock.outcome,
+                        "outcome_reason": s.clock.outcome_reason,
                         "extended_days": s.clock.extended_days,
                         "extension_reason": s.clock.extension_reason,
                         "stopped_at": s.clock.stopped_at,
@@ -473,6 +476,12 @@ def build_router(app: App) -> APIRouter:
         user = await require_user(request)
         check_csrf(request, csrf)
         now = app.now()
+        # What happened to each open promise: one field per clock, "settle-<policy>".
+        settlements = {
+            key.removeprefix("settle-"): str(value)
+            for key, value in (await request.form()).multi_items()
+            if key.startswith("settle-") and isinstance(value, str)
+        }
 
         def do(uow: UnitOfWork) -> str:
             replies.close_case(
@@ -484,6 +493,7 @@ def build_router(app: App) -> APIRouter:
                 tell_resident=bool(tell),
                 actor=actor(user),
                 now=now,
+                settlements=settlements,
             )
             return "Closed."
 
