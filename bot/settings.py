@@ -217,6 +217,14 @@ class Rasa(_Model):
     timeout_seconds: float = 5.0
 
 
+class Cases(_Model):
+    """What happens to a case after it is closed (bot.service.reopen)."""
+
+    # A message on a closed case within this many days reopens it (with a response clock,
+    # in its owner's queue); after it the message opens a new case linked to the old one.
+    reopen_window_days: int = Field(default=28, ge=0)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="DOORSTEP_", env_nested_delimiter="__", extra="forbid", case_sensitive=False
@@ -239,6 +247,7 @@ class Settings(BaseSettings):
     webchat: Webchat = Field(default_factory=Webchat)
     dashboard: Dashboard = Field(default_factory=Dashboard)
     rasa: Rasa = Field(default_factory=Rasa)
+    cases: Cases = Field(default_factory=Cases)
     # Secrets: environment only (DOORSTEP_TWILIO_AUTH_TOKEN, DOORSTEP_SECRET_KEY, ...).
     twilio_account_sid: str | None = None
     twilio_auth_token: str | None = Field(default=None, repr=False)

@@ -368,6 +368,13 @@ class Interaction:
         )
         return clock
 
+    def followed_up(self, new_id: int, new_reference: str) -> None:
+        """The resident wrote after the reopening window: a new case, linked to this one.
+        The closed case itself does not change (its last change stays the close)."""
+        self.events.append(
+            ev.FollowedUp(by="resident", new_interaction_id=new_id, new_reference=new_reference)
+        )
+
     # ---- internals -------------------------------------------------------------------
 
     def _replace(self, tracked: PromiseClock, clock: Clock) -> None:

@@ -391,6 +391,53 @@ async def test_a_complaint_closed_before_acknowledgement_is_not_met(env: Env) ->
     assert env.clocks(interaction)["complaint-stage1-ack"].outcome == "not_met"
 
 
+async def test_a_message_on_a_closed_case_reopens_it_in_the_owners_queue(env: Env) -> None:
+    interaction = env.receive("ro1", body="my boiler is broken")
+    reference = env.interaction(interaction).reference
+    await env.login("rita@landlord.example")
+    await env.post(f"/staff/interactions/{interaction}/take")
+    await env.post(f"/staff/interactions/{interaction}/close", outcome="repair_booked", tell="1")
+    assert env.interaction(interaction).status == "closed"
+    env.clock.advance(days=2)
+    joined = env.receive(
+        "ro2", subject=f"Re: Your message [{reference}]", body="Thanks. What time tomorrow?"
+    )
+    assert joined == interaction
+    row = env.interaction(interaction)
+    assert row.status == "open" and row.owner == "rita@landlord.example"
+    running = [c for c in env.clocks(interaction).values() if c.is_open]
+    assert [c.policy for c in running] == ["email-3"]  # a response clock, from now
+    notice = env.outbox(interaction, kind="reopened")
+    assert len(notice) == 1
+    assert "opened it again" in notice[0].body and "Rita Repairs" in notice[0].body
+    assert reference in notice[0].body and "will read your message and reply" in notice[0].body
+    assert reference in references_in(await env.html("/staff/"))  # back in the queue
+
+
+async def test_a_message_long_after_closing_opens_a_new_linked_case(env: Env) -> None:
+    interaction = env.receive("rl1", body="my boiler is broken")
+    reference = env.interaction(interaction).reference
+    await env.login("rita@landlord.example")
+    await env.post(f"/staff/interactions/{interaction}/close", outcome="resolved", tell="")
+    env.clock.advance(days=29)
+    later = env.receive(
+        "rl2",
+        subject=f"Re: [{reference}]",
+        body="The boiler is broken again",
+        at=env.clock.current.isoformat(),
+    )
+    assert later != interaction
+    assert env.interaction(interaction).status == "closed"
+    assert env.interaction(later).status == "open"
+    with env.engine.connect() as conn:
+        kinds = {
+            (r.interaction_id, r.kind): r.detail for r in conn.execute(sa.select(t.events)).all()
+        }
+    assert kinds[(interaction, "followed_up")]["new_interaction_id"] == later
+    assert kinds[(later, "follows")]["reference"] == reference
+    assert env.outbox(later, kind="acknowledgement")  # a new enquiry, acknowledged as one
+
+
 async def test_resident_history_across_channels(env: Env) -> None:
     by_email = env.receive("h1", body="broken gate", **{"from": "jo@example.net"})
     with env.engine.begin() as conn:
