@@ -27,6 +27,7 @@ from bot.domain.interaction import (
 )
 from bot.domain.model import Channel, OutboundMessage
 from bot.errors import DoorstepError, InvalidError
+from bot.service.outbound import enqueue_reply
 from bot.settings import Settings
 from bot.storage import tables as t
 from bot.storage.interactions import SqlInteractions
@@ -193,7 +194,12 @@ def enqueue_to_resident(
         meta={"reference": case.reference, **(meta or {})},
     )
     message_id = _message_id(services, case, kind) if email else None
-    return uow.enqueue(message, message_id=message_id) is not None
+    # The channel's rules (SMS: GSM-7, segments, quiet hours unless pressing) in one place.
+    pressing = case.urgency in ("emergency", "urgent")
+    queued = enqueue_reply(
+        uow, services.settings, message, uow.now(), urgent=pressing, message_id=message_id
+    )
+    return queued is not None
 
 
 def render(services: Services, name: str, case: Case, **values: Any) -> str:

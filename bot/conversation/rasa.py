@@ -30,6 +30,7 @@ import httpx
 import sqlalchemy as sa
 
 from bot.domain.model import InboundMessage, OutboundMessage
+from bot.service.outbound import enqueue_reply
 from bot.settings import Settings
 from bot.storage import tables as t
 from bot.storage.repository import UnitOfWork, idempotency_key
@@ -143,6 +144,9 @@ class RasaTurnHandler:
             return handled
 
         outbox_ids: list[int | None] = []
+        # Every reply under its channel's rules (SMS: GSM-7, segments, quiet hours).
+        found = turn.classification
+        pressing = found is not None and found.urgency in ("emergency", "urgent")
         for index, (text, buttons) in enumerate(replies):
             meta: dict[str, str] = {"engine": "rasa", "conversation_id": sender_id}
             if buttons:
@@ -150,7 +154,9 @@ class RasaTurnHandler:
             if index == 0 and ack is not None and "clock" in ack.meta:
                 meta["clock"] = ack.meta["clock"]  # ACK-2: this reply is the acknowledgement
             outbox_ids.append(
-                uow.enqueue(
+                enqueue_reply(
+                    uow,
+                    self.settings,
                     OutboundMessage(
                         channel=message.channel,
                         recipient=message.sender,
@@ -162,7 +168,9 @@ class RasaTurnHandler:
                         interaction_id=interaction_id,
                         kind="reply",
                         meta=meta,
-                    )
+                    ),
+                    self._now(),
+                    urgent=pressing,
                 )
             )
         if held_id is not None:

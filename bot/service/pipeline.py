@@ -470,11 +470,21 @@ class Pipeline:
             item.id, "processed", None, interaction.id, interaction.reference, acknowledged=True
         )
         handler = self.turn_handlers.get(channel)
+        pressing = urgency in (Urgency.EMERGENCY, Urgency.URGENT)
         if handler is None or not handler(Turn(uow, msg, outcome, result, self, ack)):
-            uow.enqueue(ack, message_id=self._message_id(interaction.reference, "ack"))
+            enqueue_reply(
+                uow,
+                self.settings,
+                ack,
+                now,
+                urgent=pressing,
+                message_id=self._message_id(interaction.reference, "ack"),
+            )
         if plan.complaint:
             stage1 = self.clocks.policy("complaint-stage1-response")
-            uow.enqueue(
+            enqueue_reply(
+                uow,
+                self.settings,
                 OutboundMessage(
                     channel=channel,
                     recipient=msg.sender,
@@ -494,6 +504,7 @@ class Pipeline:
                     kind="procedure",
                     meta={"clock": "complaint-procedure-1"},
                 ),
+                now,
                 message_id=self._message_id(interaction.reference, "procedure"),
             )
         return outcome

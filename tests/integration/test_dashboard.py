@@ -321,6 +321,26 @@ async def test_reply_goes_out_on_the_channel_the_resident_used(env: Env) -> None
     assert not [m for m in env.sent(Channel.EMAIL) if m.kind == "reply"]
 
 
+async def test_a_staff_text_follows_the_sms_rules(env: Env) -> None:
+    """Outbound policy in one place: a staff reply by text is GSM-7 normalised and its
+    segments counted, like every other text (it used to skip them)."""
+    interaction = env.receive(
+        "sms-rules", channel="sms", body="My boiler is broken", **{"from": "+447700900124"}
+    )
+    await env.login("rita@landlord.example")
+    page = await env.client.get(f"/staff/interactions/{interaction}")
+    nonce = re.search(r'name="nonce" value="([^"]+)"', page.text)
+    assert nonce is not None
+    await env.post(
+        f"/staff/interactions/{interaction}/reply",
+        text="We’ll call you “tomorrow” – thanks",
+        nonce=nonce.group(1),
+    )
+    (row,) = env.outbox(interaction, kind="reply")
+    assert 'We\'ll call you "tomorrow" - thanks' in row.body
+    assert row.meta["encoding"] == "GSM-7" and int(row.meta["segments"]) >= 1
+
+
 async def test_pause_resume_and_close_with_an_outcome(env: Env) -> None:
     interaction = env.receive("pc", body="my boiler is broken")
     await env.login("rita@landlord.example")
