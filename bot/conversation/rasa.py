@@ -169,7 +169,7 @@ class RasaTurnHandler:
                         kind="reply",
                         meta=meta,
                     ),
-                    self._now(),
+                    turn.pipeline.now(),  # the app's clock: quiet hours are judged by it
                     urgent=pressing,
                 )
             )

@@ -33,8 +33,10 @@ OPTED_OUT_EVENT = "sms_opted_out"
 PRESSING = ("emergency", "urgent")
 
 
-def handle_turn(turn: Any) -> bool:
-    """True when this step sent (or deliberately withheld) the reply itself."""
+def handle_keywords(turn: Any) -> bool:
+    """The channel's own words, answered before any conversation engine (built-in or
+    Rasa): HELP / INFO, a YES that opted the number back in, and answers to our
+    appointment texts (YES / NO / a new day). True when one of them was handled."""
     from actions.appointments import handle_reply
 
     msg = turn.message
@@ -51,8 +53,16 @@ def handle_turn(turn: Any) -> bool:
                 uow, pipeline.clocks, turn.outcome.interaction_id, now, "opted in", answered=False
             )
         return True
-    if handle_reply(turn):
+    return bool(handle_reply(turn))
+
+
+def handle_turn(turn: Any) -> bool:
+    """True when this step sent (or deliberately withheld) the reply itself."""
+    if handle_keywords(turn):
         return True
+    pipeline = turn.pipeline
+    now: datetime = pipeline.now()
+    uow: UnitOfWork = turn.uow
     ack = turn.acknowledgement
     if ack is None:
         return False  # a follow-up in a known thread: staff see it; no second acknowledgement
