@@ -344,17 +344,6 @@ class AssistantService:
 
     # ---- APPT ----------------------------------------------------------------------------
 
-    def appointments_module(self) -> Any:
-        """`actions.appointments` (the SMS and appointments area), or None when not built."""
-        import importlib
-
-        try:
-            return importlib.import_module("actions.appointments")
-        except ModuleNotFoundError as exc:
-            if exc.name in ("actions.appointments",):
-                return None
-            raise
-
 
 # Keywords -> what the landlord publishes about it. Order matters: the first match answers.
 _ANSWERS: tuple[tuple[tuple[str, ...], str], ...] = (

@@ -9,11 +9,14 @@ from __future__ import annotations
 import hmac
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Request
+from fastapi import APIRouter, Depends, Header, HTTPException
 from pydantic import BaseModel, Field
 
+from actions.appointment_requests import resident_request, upcoming_for
+from actions.appointments import Context
 from bot.bootstrap import App
 from bot.conversation.service import AssistantError, AssistantService, RequestIn
+from bot.errors import DoorstepError, http_status
 
 
 class _Request(BaseModel):
@@ -134,31 +137,29 @@ def build_router(app: App) -> APIRouter:
             "office_open": app.clocks.calendar.is_open(app.now()),
         }
 
+    appointment_ctx = Context(app.settings, app.composer, app.clocks, app.now)
+
     @router.get("/appointments")
-    def appointments(request: Request, sender: str, channel: str = "sms") -> dict[str, Any]:
-        """APPT: the resident's coming appointments (from actions.appointments)."""
-        module = service.appointments_module()
-        lookup = getattr(module, "upcoming_for_contact", None) if module else None
-        if lookup is None:
-            raise HTTPException(501, "appointments are not available")
-        found = lookup(app, channel=channel, address=sender)
-        return {"appointments": [dict(a) for a in found]}
+    def appointments(sender: str, channel: str = "sms") -> dict[str, list[dict[str, str]]]:
+        """APPT: the resident's coming appointments (only their own)."""
+        found = upcoming_for(app.engine, appointment_ctx, channel=channel, address=sender)
+        return {"appointments": [a.as_dict() for a in found]}
 
     @router.post("/appointments/{job_reference}")
-    def change_appointment(job_reference: str, body: AppointmentChange) -> dict[str, Any]:
-        """APPT: the resident cancels or asks to change an appointment."""
-        module = service.appointments_module()
-        change = getattr(module, "resident_request", None) if module else None
-        if change is None:
-            raise HTTPException(501, "appointments are not available")
-        result = change(
-            app,
-            job_reference=job_reference,
-            action=body.action,
-            preferred=body.preferred,
-            channel=body.channel,
-            address=body.sender or body.conversation_id,
-        )
-        return dict(result)
+    def change_appointment(job_reference: str, body: AppointmentChange) -> dict[str, str]:
+        """APPT: the resident cancels or asks to change one of their appointments."""
+        try:
+            message = resident_request(
+                app.engine,
+                appointment_ctx,
+                job_reference=job_reference,
+                action=body.action,
+                preferred=body.preferred,
+                channel=body.channel,
+                address=body.sender or body.conversation_id,
+            )
+        except DoorstepError as exc:
+            raise HTTPException(http_status(exc), str(exc)) from exc
+        return {"message": message}
 
     return router

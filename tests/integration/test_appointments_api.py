@@ -88,6 +88,47 @@ async def test_schedule_update_cancel_and_read(client: httpx.AsyncClient) -> Non
     assert done.status_code == 409  # a cancelled job cannot be completed
 
 
+async def test_the_assistant_sees_and_changes_only_the_residents_own_appointments(
+    client: httpx.AsyncClient,
+) -> None:
+    """/api/assistant/appointments* answered 501 (looked up by name, never there)."""
+    assert (await client.post("/api/appointments", json=JOB, headers=AUTH)).status_code in (
+        200,
+        201,
+    )
+    mine = {"sender": "+447700900456", "channel": "sms"}
+    found = await client.get("/api/assistant/appointments", params=mine, headers=AUTH)
+    assert found.status_code == 200
+    (job,) = found.json()["appointments"]
+    assert job["job_reference"] == "J-2001" and "1 December" in job["when"]
+    other = {"sender": "+447700900999", "channel": "sms"}
+    assert (await client.get("/api/assistant/appointments", params=other, headers=AUTH)).json() == {
+        "appointments": []
+    }
+    request = {"conversation_id": "c-1", "channel": "sms", "action": "cancel"}
+    stranger = await client.post(
+        "/api/assistant/appointments/J-2001",
+        json={**request, "sender": "+447700900999"},
+        headers=AUTH,
+    )
+    assert stranger.status_code == 404  # PRIVACY: not theirs, not touched
+    change = await client.post(
+        "/api/assistant/appointments/J-2001",
+        json={**request, "action": "change", "preferred": "Friday", "sender": "+447700900456"},
+        headers=AUTH,
+    )
+    assert change.status_code == 200 and "contact you" in change.json()["message"]
+    cancel = await client.post(
+        "/api/assistant/appointments/J-2001",
+        json={**request, "sender": "+447700900456"},
+        headers=AUTH,
+    )
+    assert cancel.status_code == 200 and "We have cancelled" in cancel.json()["message"]
+    assert (await client.get("/api/assistant/appointments", params=mine, headers=AUTH)).json() == {
+        "appointments": []
+    }
+
+
 async def test_complete_asks_about_the_work(client: httpx.AsyncClient) -> None:
     await client.post("/api/appointments", json=JOB, headers=AUTH)
     done = await client.post("/api/appointments/J-2001/complete", headers=AUTH)
