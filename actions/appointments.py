@@ -35,6 +35,7 @@ import sqlalchemy as sa
 
 from actions.acknowledge import Composer
 from actions.wording import date_in_words, deadline_in_words
+from bot.domain.greeting import greeting_name
 from bot.domain.model import Channel, OutboundMessage
 from bot.settings import Settings
 from bot.storage import tables as t
@@ -321,23 +322,13 @@ def _link_email(conn: sa.Connection, contact_id: int, email: str | None) -> None
         )
 
 
-def _first_name(name: str | None) -> str | None:
-    if not name or not name.strip():
-        return None
-    parts = name.replace(",", " ").split()
-    titles = {"mr", "mrs", "ms", "miss", "mx", "dr"}
-    if len(parts) > 1 and parts[0].lower().rstrip(".") in titles:
-        return None  # "Mrs Smith": no first name to greet by
-    return parts[0].capitalize()
-
-
 # ---- texts -------------------------------------------------------------------------------
 
 
 def _values(ctx: Context, appt: Appointment, now: datetime, **extra: object) -> dict[str, Any]:
     today = now.astimezone(ctx.zone).date()
     return {
-        "first_name": _first_name(appt.resident_name),
+        "first_name": greeting_name(appt.resident_name),
         "job_ref": appt.job_ref,
         "trade": appt.trade.lower(),
         "address": appt.address,

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import sqlalchemy as sa
 
 from actions.acknowledge import Composer
+from bot.domain.greeting import greeting_name
 from bot.domain.interaction import (
     SETTLEMENT_CHOICES,
     Interaction,
@@ -115,21 +116,10 @@ def load_case(conn: sa.Connection, interaction_id: int) -> Case:
         status=row.status,
         subject=row.subject,
         complaint_stage=row.complaint_stage,
-        resident_name=first_name(row.contact_name),
+        resident_name=greeting_name(row.contact_name),
         last_inbound_id=ids[-1] if ids else None,
         thread_ids=tuple(ids[-10:]),
     )
-
-
-def first_name(name: str | None) -> str | None:
-    if not name:
-        return None
-    cleaned = name.strip().strip('"').strip()
-    if not cleaned or "@" in cleaned:
-        return None
-    if "," in cleaned:  # "Smith, Jane"
-        cleaned = cleaned.split(",", 1)[1].strip()
-    return cleaned.split()[0].capitalize() if cleaned else None
 
 
 def _require_open(case: Case) -> None:

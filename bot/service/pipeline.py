@@ -21,6 +21,7 @@ from actions.acknowledge import AckContext, AwayOfficer, Composer, acknowledgeme
 from actions.handoff import person_name
 from actions.officers import effective_officers
 from actions.wording import deadline_in_words
+from bot.domain.greeting import greeting_name
 from bot.domain.interaction import Status
 from bot.domain.model import Channel, InboundMessage, OutboundMessage, Topic, Urgency
 from bot.domain.promises import plan_for, reopen_policy, response_policy
@@ -341,7 +342,7 @@ class Pipeline:
                 "reopened.txt.j2",
                 channel=msg.channel.value,
                 reference=case.reference,
-                resident_name=_first_name(msg.sender_name),
+                resident_name=greeting_name(msg.sender_name),
                 owner_name=owner or self.settings.team(case.team).name,
                 deadline=deadline_in_words(clock.due_at, now=now),
             ),
@@ -444,7 +445,7 @@ class Pipeline:
             owner_name=owner_name,
             deadline=deadline,
             now=now,
-            resident_name=_first_name(msg.sender_name),
+            resident_name=greeting_name(msg.sender_name),
             hazard_signposts=tuple(sorted({h.signpost for h in result.hazards})),
             officer_away=AwayOfficer(officer.name, officer.on_leave_until)
             if officer is not None and away and officer.on_leave_until is not None
@@ -493,7 +494,7 @@ class Pipeline:
                         stage1_ack_deadline=self.clocks.deadline("complaint-stage1-ack", received),
                         stage1_response_days=int(getattr(stage1, "amount", 10)),
                         now=now,
-                        resident_name=_first_name(msg.sender_name),
+                        resident_name=greeting_name(msg.sender_name),
                     ),
                     idempotency_key=idempotency_key("procedure", channel.value, msg.external_id),
                     subject=f"Our complaints procedure [{interaction.reference}]",
@@ -618,17 +619,6 @@ def _officer_for(officers: list[Officer], recipient: str | None) -> Officer | No
 def _is_away(officer: Officer, now: datetime) -> bool:
     back: date | None = officer.on_leave_until
     return back is not None and back > now.date()
-
-
-def _first_name(name: str | None) -> str | None:
-    if not name:
-        return None
-    cleaned = name.strip().strip('"').strip()
-    if not cleaned or "@" in cleaned:
-        return None
-    if "," in cleaned:  # "Smith, Jane"
-        cleaned = cleaned.split(",", 1)[1].strip()
-    return cleaned.split()[0].capitalize() if cleaned else None
 
 
 _SUBJECT_PREFIX = re.compile(r"^\s*((re|fw|fwd|aw|sv|antw)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
