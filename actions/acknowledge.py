@@ -3,6 +3,7 @@ procedure, rendered from Jinja2 templates a landlord can override (`templates_di
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -146,6 +147,27 @@ class Composer:
     def render(self, name: str, *, channel: str | None = None, **values: object) -> str:
         """Any other template (channels and later actions use this)."""
         return _tidy(self._template(name, channel).render({**self._common(), **values}))
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def without_repeats(*parts: str) -> str:
+    """Join message parts, dropping any sentence already said (CONTACT, plain language: a
+    closed office or the emergency line is said once, however many parts mention it)."""
+    seen: set[str] = set()
+    lines: list[str] = []
+    for part in parts:
+        for line in part.strip().splitlines():
+            kept = []
+            for sentence in _SENTENCE_END.split(line.strip()):
+                key = " ".join(sentence.split()).casefold()
+                if key and key not in seen:
+                    seen.add(key)
+                    kept.append(sentence)
+            if kept:
+                lines.append(" ".join(kept))
+    return "\n".join(lines)
 
 
 def _tidy(text: str) -> str:

@@ -21,15 +21,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import re
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
-from actions.acknowledge import AckContext
+from actions.acknowledge import AckContext, without_repeats
 from actions.wording import deadline_in_words
 from bot.domain.model import OutboundMessage
+from bot.nlu.types import Classification
 from bot.storage import tables as t
 from bot.storage.interactions import SqlInteractions
 from bot.storage.repository import UnitOfWork, idempotency_key
@@ -37,19 +37,18 @@ from bot.storage.repository import UnitOfWork, idempotency_key
 HANDOFF_EVENT = "handoff_requested"
 PERSON_PAYLOAD = "I would like to talk to a person"
 PERSON_BUTTON = {"title": "Talk to a person", "payload": PERSON_PAYLOAD}
-_PERSON_RE = re.compile(
-    r"\b(a person|real person|human|someone|somebody|an? (agent|adviser|advisor|officer)|"
-    r"member of staff|speak to|talk to|call me back|ring me)\b",
-    re.IGNORECASE,
-)
+# The classifier's intent for "can I talk to a person?" (nlu_data: ask_human).
+HANDOFF_INTENT = "ask_human"
 # Clocks that are about acknowledging, not answering: not the deadline we tell the resident.
 _ACK_POLICIES = ("ack-2", "email-ack-now", "complaint-procedure-1")
 
 
-def wants_person(text: str) -> bool:
-    """'Can I talk to someone?', 'person', 'agent please'."""
-    stripped = text.strip().lower().rstrip("!.?")
-    return stripped in ("person", "agent", "human", "staff") or bool(_PERSON_RE.search(text))
+def wants_person(text: str, classification: Classification | None) -> bool:
+    """HANDOFF from the button (its payload) or the classifier's intent, never from a list
+    of words: "Someone has smashed the window of my front door" is a repair."""
+    if text.strip().casefold() == PERSON_PAYLOAD.casefold():
+        return True
+    return classification is not None and classification.intent == HANDOFF_INTENT
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -79,7 +78,7 @@ class ChatAssistant:
         interaction_id: int = turn.outcome.interaction_id
         extra: list[str] = []
         buttons: list[dict[str, str]] = []
-        if wants_person(turn.message.body):
+        if wants_person(turn.message.body, turn.classification):
             handoff = request_handoff(turn.uow, pipeline, interaction_id, turn.message, now)
             extra.append(self._handoff_text(turn, handoff, open_now, now))
         elif open_now:
@@ -87,7 +86,7 @@ class ChatAssistant:
             buttons.append(PERSON_BUTTON)
         else:
             extra.append(self._closed_text(turn, ack.body, now))
-        body = "\n".join(part.strip() for part in (ack.body, *extra) if part.strip())
+        body = without_repeats(ack.body, *extra)  # no line said twice
         meta = dict(ack.meta)
         if buttons:
             meta["buttons"] = json.dumps(buttons)
@@ -103,7 +102,7 @@ class ChatAssistant:
         interaction_id: int = turn.outcome.interaction_id
         text: str = turn.message.body
         buttons: list[dict[str, str]] = []
-        if wants_person(text):
+        if wants_person(text, turn.classification):
             handoff = request_handoff(turn.uow, pipeline, interaction_id, turn.message, now)
             body = self._handoff_text(turn, handoff, open_now, now)
         else:
