@@ -11,10 +11,10 @@ from pathlib import Path
 import jinja2
 
 from actions.wording import date_in_words, deadline_in_words
+from bot.domain.safety import GAS_EMERGENCY
 from bot.settings import Organisation
 
 DEFAULT_TEMPLATES = Path(__file__).with_name("templates")
-GAS_EMERGENCY = "0800 111 999"  # National Gas Emergency Service (domain.md)
 OMBUDSMAN_URL = "https://www.housing-ombudsman.org.uk"
 
 
@@ -68,6 +68,7 @@ class Composer:
             "self_service_url": self.org.self_service_url,
             "complaints_url": self.org.complaints_url,
             "ombudsman_url": OMBUDSMAN_URL,
+            "gas_phone": GAS_EMERGENCY,
         }
 
     def signposts(self, ctx: AckContext) -> list[str]:

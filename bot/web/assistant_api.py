@@ -16,6 +16,7 @@ from actions.appointment_requests import resident_request, upcoming_for
 from actions.appointments import Context
 from bot.bootstrap import App
 from bot.conversation.service import AssistantError, AssistantService, RequestIn
+from bot.domain.safety import GAS_EMERGENCY
 from bot.errors import DoorstepError, http_status
 
 
@@ -130,6 +131,7 @@ def build_router(app: App) -> APIRouter:
             "name": org.name,
             "phone": org.phone,
             "emergency_phone": org.emergency_phone,
+            "gas_emergency_phone": GAS_EMERGENCY,
             "opening_hours": org.opening_hours_text,
             "website": org.website,
             "self_service_url": org.self_service_url,

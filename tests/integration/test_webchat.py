@@ -154,6 +154,8 @@ def test_asking_for_a_person_in_office_hours_hands_over(engine: sa.Engine) -> No
         handoff = c.reply()
         assert "I have asked Repairs team to pick this up" in handoff["text"]
         assert "They will reply here by" in handoff["text"]
+        # In office hours, the number to call now as well as the honest deadline.
+        assert f"call us on {settings.organisation.phone}" in handoff["text"]
         c.say("m3", "Can I speak to someone please")
         again = c.reply()
         assert "You have already asked for a person" in again["text"]
