@@ -11,7 +11,7 @@ from pathlib import Path
 import jinja2
 
 from actions.wording import date_in_words, deadline_in_words
-from bot.domain.safety import GAS_EMERGENCY
+from bot.domain.safety import DANGER_ADVICE, GAS_EMERGENCY, what_to_do_now
 from bot.settings import Organisation
 
 DEFAULT_TEMPLATES = Path(__file__).with_name("templates")
@@ -34,6 +34,7 @@ class AckContext:
     now: datetime
     resident_name: str | None = None
     hazard_signposts: tuple[str, ...] = ()  # "gas", "999", "emergency_repairs"
+    hazards: tuple[str, ...] = ()  # hazard rule names ("water_electrics"): safety advice
     officer_away: AwayOfficer | None = None
     cover_name: str | None = None
     office_open: bool = True
@@ -73,14 +74,10 @@ class Composer:
 
     def signposts(self, ctx: AckContext) -> list[str]:
         """Where to go now, fitting the topic and urgency (EMERGENCY, AUTO-ACK)."""
-        lines: list[str] = []
-        if "gas" in ctx.hazard_signposts:
-            lines.append(
-                "If you smell gas, do not use switches or flames. Open windows, leave the "
-                f"home and call the National Gas Emergency Service now on {GAS_EMERGENCY}."
-            )
-        if "999" in ctx.hazard_signposts or ctx.topic == "asb":
-            lines.append("If anyone is in danger now, call 999.")
+        # What to do now comes first, from the one set of safety advice.
+        lines = what_to_do_now(ctx.hazards, ctx.hazard_signposts)
+        if ctx.topic == "asb" and DANGER_ADVICE not in lines:
+            lines.append(DANGER_ADVICE)
         if ctx.topic == "asb":
             lines.append("To report a crime that is not an emergency, call the police on 101.")
         if ctx.urgency == "emergency" or "emergency_repairs" in ctx.hazard_signposts:

@@ -447,6 +447,7 @@ class Pipeline:
             now=now,
             resident_name=greeting_name(msg.sender_name),
             hazard_signposts=tuple(sorted({h.signpost for h in result.hazards})),
+            hazards=tuple(h.rule for h in result.hazards),
             officer_away=AwayOfficer(officer.name, officer.on_leave_until)
             if officer is not None and away and officer.on_leave_until is not None
             else None,

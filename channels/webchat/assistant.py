@@ -143,6 +143,7 @@ class ChatAssistant:
                 deadline=now,
                 now=now,
                 hazard_signposts=tuple(sorted({h.signpost for h in hazards})),
+                hazards=tuple(h.rule for h in hazards),
                 office_open=open_now,
             )
         )
