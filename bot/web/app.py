@@ -7,9 +7,11 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import sqlalchemy as sa
-from fastapi import FastAPI, HTTPException
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import JSONResponse
 
 from bot.bootstrap import App
+from bot.errors import DoorstepError, http_status
 from bot.factories import build_all
 from bot.runtime import Runtime
 from bot.service.clocks import attention_needed, count_attention_needed
@@ -49,6 +51,12 @@ def create_app(
 
     api = FastAPI(title="Doorstep", lifespan=lifespan)
     api.state.doorstep = app
+
+    @api.exception_handler(DoorstepError)
+    async def doorstep_error(_: Request, exc: DoorstepError) -> JSONResponse:
+        # Mapped once (bot.errors.http_status); the message is safe to show.
+        return JSONResponse({"detail": str(exc)}, status_code=http_status(exc))
+
     api.state.runtime = runtime
 
     @api.get("/healthz")
