@@ -15,9 +15,9 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from actions.replies import ActionError, Actor, Services, enqueue_to_resident, load_case, render
-from actions.wording import deadline_in_words
+from actions.replies import ActionError, Actor, Services, load_case
 from bot.errors import DoorstepError
+from bot.service.handlers import Context, save_and_handle
 from bot.storage import tables as t
 from bot.storage.interactions import SqlInteractions
 from bot.storage.repository import UnitOfWork
@@ -95,24 +95,8 @@ def transfer(
         )
     except DoorstepError as exc:
         raise ActionError(str(exc)) from exc
-    interactions.save(interaction)
-    body = render(
-        services,
-        "handoff.txt.j2",
-        case,
-        owner_name=owner_name,
-        deadline=deadline_in_words(clock.due_at, now=now),
-    )
-    # One notice per transfer: the key names the transfer's target and moment.
-    enqueue_to_resident(
-        uow,
-        services,
-        case,
-        body=body,
-        kind="handoff",
-        key=("handoff", case.id, team, owner or "-", now.isoformat()),
-        auto=True,
-    )
+    # The resident's notice is the Transferred event's handler (bot.service.handlers).
+    save_and_handle(interactions, interaction, Context(uow, services, now))
     return Transfer(case.reference, team, owner, owner_name, policy, clock.due_at)
 
 

@@ -226,3 +226,22 @@ def test_reports_count_settlements_honestly() -> None:
     assert rows["respond-10"].set_aside == 1 and rows["respond-10"].share_met is None
     full = {r.key[0]: r for r in headlines(records, start, end)}
     assert full["2-ten: full response in 10 working days"].set_aside == 1
+
+
+def test_handlers_are_registered_in_one_place_and_run_after_save(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bot.service import handlers
+
+    assert handlers.EVENT_HANDLERS[ev.Transferred] == [handlers.tell_resident_new_owner]
+    seen: list[tuple[int, str]] = []
+    monkeypatch.setitem(
+        handlers.EVENT_HANDLERS, ev.Taken, [lambda i, e, ctx: seen.append((i, e.kind))]
+    )
+    repo = InMemoryInteractions(opened("email-3"))
+    case = repo.get(1)
+    case.take(owner="Rita@x", at=MONDAY)
+    ctx = handlers.Context(uow=None, services=None, at=MONDAY)  # type: ignore[arg-type]
+    handlers.save_and_handle(repo, case, ctx)
+    assert seen == [(1, "taken")]
+    assert repo.get(1).owner == "rita@x"
