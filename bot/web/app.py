@@ -10,27 +10,16 @@ import sqlalchemy as sa
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 
-from bot.bootstrap import App
+from bot.bootstrap import App, build_routers
 from bot.errors import DoorstepError, http_status
-from bot.factories import build_all
 from bot.runtime import Runtime
 from bot.service.clocks import attention_needed, count_attention_needed
 from bot.service.pipeline import count_by_status
 from bot.storage import tables as t
 
-# Areas that add routes build an APIRouter from the App: "module:function". A module that is
-# not there (an area not built yet) is skipped; one that fails to import is an error.
-ROUTER_FACTORIES = (
-    "channels.sms.webhook:build_router",
-    "channels.webchat.server:build_router",
-    "bot.web.dashboard:build_router",
-    "bot.web.appointments:build_router",
-    "bot.web.assistant_api:build_router",
-)
-
 
 def _include_area_routers(api: FastAPI, app: App) -> None:
-    for router in build_all(ROUTER_FACTORIES, app):
+    for router in build_routers(app):  # typed factories, in the one wiring point
         api.include_router(router)
 
 
