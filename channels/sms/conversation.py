@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
@@ -26,6 +26,10 @@ from channels.sms import gsm
 from channels.sms.optout import Keyword, keyword, single_word
 from channels.sms.quiet import not_before
 
+if TYPE_CHECKING:
+    from bot.service.pipeline import Turn
+    from bot.settings import Settings
+
 log = logging.getLogger(__name__)
 
 OPTED_IN_EVENT = "sms_opted_in"
@@ -33,7 +37,7 @@ OPTED_OUT_EVENT = "sms_opted_out"
 PRESSING = ("emergency", "urgent")
 
 
-def handle_keywords(turn: Any) -> bool:
+def handle_keywords(turn: Turn) -> bool:
     """The channel's own words, answered before any conversation engine (built-in or
     Rasa): HELP / INFO, a YES that opted the number back in, and answers to our
     appointment texts (YES / NO / a new day). True when one of them was handled."""
@@ -56,7 +60,7 @@ def handle_keywords(turn: Any) -> bool:
     return bool(handle_reply(turn))
 
 
-def handle_turn(turn: Any) -> bool:
+def handle_turn(turn: Turn) -> bool:
     """True when this step sent (or deliberately withheld) the reply itself."""
     if handle_keywords(turn):
         return True
@@ -92,7 +96,7 @@ def _opted_in_by(uow: UnitOfWork, message_sid: str) -> bool:
 
 def enqueue_text(
     uow: UnitOfWork,
-    settings: Any,
+    settings: Settings,
     message: OutboundMessage,
     now: datetime,
     *,
@@ -112,7 +116,7 @@ def enqueue_text(
     return uow.enqueue(dataclasses.replace(message, body=body, not_before=wait, meta=meta))
 
 
-def send_help(turn: Any, now: datetime) -> None:
+def send_help(turn: Turn, now: datetime) -> None:
     """HELP / INFO: who we are and how to reach us, at once (the resident is asking now)."""
     pipeline = turn.pipeline
     msg = turn.message
