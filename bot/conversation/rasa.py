@@ -24,7 +24,7 @@ import json
 import logging
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import sqlalchemy as sa
@@ -35,6 +35,9 @@ from bot.settings import Settings
 from bot.storage import tables as t
 from bot.storage.repository import UnitOfWork, idempotency_key
 from channels.base import TurnHandler
+
+if TYPE_CHECKING:
+    from bot.service.pipeline import Turn
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +115,7 @@ class RasaTurnHandler:
 
     # ---- the turn ------------------------------------------------------------------------
 
-    def __call__(self, turn: Any) -> bool:
+    def __call__(self, turn: Turn) -> bool:
         uow: UnitOfWork = turn.uow
         message: InboundMessage = turn.message
         interaction_id: int | None = turn.outcome.interaction_id
@@ -191,7 +194,7 @@ class RasaTurnHandler:
     # ---- Rasa ----------------------------------------------------------------------------
 
     def _ask(
-        self, sender_id: str, message: InboundMessage, turn: Any
+        self, sender_id: str, message: InboundMessage, turn: Turn
     ) -> list[tuple[str, list[dict[str, str]]]]:
         payload = {
             "sender": sender_id,
@@ -254,7 +257,7 @@ class RasaTurnHandler:
         )
 
 
-def turn_metadata(turn: Any) -> dict[str, Any]:
+def turn_metadata(turn: Turn) -> dict[str, Any]:
     """What Rasa's actions need to know about the turn (read from the tracker's metadata)."""
     message: InboundMessage = turn.message
     classification = turn.classification

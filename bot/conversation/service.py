@@ -28,6 +28,7 @@ from bot.bootstrap import App
 from bot.domain.model import Channel, Topic, Urgency
 from bot.domain.promises import plan_for
 from bot.service.pipeline import IDENTITY_KIND
+from bot.settings import Organisation
 from bot.storage import tables as t
 from bot.storage.interactions import SqlInteractions
 from bot.storage.repository import UnitOfWork
@@ -373,7 +374,7 @@ _ANSWERS: tuple[tuple[tuple[str, ...], str], ...] = (
 )
 
 
-def landlord_answer(org: Any, question: str) -> str | None:
+def landlord_answer(org: Organisation, question: str) -> str | None:
     text = f" {question.lower()} "
     for words, answer in _ANSWERS:
         if any(f" {w}" in text or f"{w} " in text for w in words):
