@@ -16,7 +16,7 @@ from actions.appointment_requests import resident_request, upcoming_for
 from actions.appointments import Context
 from bot.bootstrap import App
 from bot.conversation.service import AssistantError, AssistantService, RequestIn
-from bot.domain.safety import GAS_EMERGENCY
+from bot.domain.safety import GAS_EMERGENCY, what_to_do_now
 from bot.errors import DoorstepError, http_status
 
 
@@ -79,7 +79,7 @@ def build_router(app: App) -> APIRouter:
     def register(body: InteractionRequest) -> dict[str, Any]:
         """Register what the conversation collected (a repair, ASB, a question)."""
         try:
-            return service.register(
+            registered = service.register(
                 body.to_service(
                     body.topic,
                     urgency=body.urgency,
@@ -89,6 +89,9 @@ def build_router(app: App) -> APIRouter:
             ).as_dict()
         except AssistantError as exc:
             raise HTTPException(422, str(exc)) from exc
+        # EMERGENCY: what to do now, from the one set of safety advice, for Rasa to say first.
+        registered["safety"] = what_to_do_now(tuple(body.hazards))
+        return registered
 
     @router.post("/complaint")
     def complaint(body: _Request) -> dict[str, Any]:

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from bot.bootstrap import bootstrap
 from bot.cli import main
 from bot.domain.model import Channel
+from bot.domain.safety import GAS_ADVICE
 from bot.storage.tables_sms import appointments
 from bot.web.app import create_app
 from channels.base import CollectingSender
@@ -198,3 +199,26 @@ def test_csv_without_the_needed_columns_is_a_usage_error(
     csv_file.write_text("job,phone\nJ-1,07700 900123\n", encoding="utf-8")
     assert main(["appointments", "import", str(csv_file)]) == 2
     assert "missing: job_ref" in capsys.readouterr().err
+
+
+async def test_an_emergency_registered_by_the_assistant_comes_with_what_to_do_now(
+    client: httpx.AsyncClient,
+) -> None:
+    """Rasa's emergency reply opens with Doorstep's one set of safety advice."""
+    found = await client.post(
+        "/api/assistant/interactions",
+        json={
+            "conversation_id": "chat-gas",
+            "channel": "webchat",
+            "sender": "chat-gas",
+            "topic": "repair",
+            "urgency": "emergency",
+            "hazards": ["gas"],
+            "summary": "smell of gas in the kitchen",
+        },
+        headers=AUTH,
+    )
+    assert found.status_code == 200, found.text
+    body = found.json()
+    assert body["urgency"] == "emergency"
+    assert body["safety"] == [GAS_ADVICE]
