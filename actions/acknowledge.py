@@ -11,10 +11,10 @@ from pathlib import Path
 import jinja2
 
 from actions.wording import date_in_words, deadline_in_words
+from bot.domain.safety import DANGER_ADVICE, GAS_EMERGENCY, what_to_do_now
 from bot.settings import Organisation
 
 DEFAULT_TEMPLATES = Path(__file__).with_name("templates")
-GAS_EMERGENCY = "0800 111 999"  # National Gas Emergency Service (domain.md)
 OMBUDSMAN_URL = "https://www.housing-ombudsman.org.uk"
 
 
@@ -34,6 +34,7 @@ class AckContext:
     now: datetime
     resident_name: str | None = None
     hazard_signposts: tuple[str, ...] = ()  # "gas", "999", "emergency_repairs"
+    hazards: tuple[str, ...] = ()  # hazard rule names ("water_electrics"): safety advice
     officer_away: AwayOfficer | None = None
     cover_name: str | None = None
     office_open: bool = True
@@ -68,18 +69,15 @@ class Composer:
             "self_service_url": self.org.self_service_url,
             "complaints_url": self.org.complaints_url,
             "ombudsman_url": OMBUDSMAN_URL,
+            "gas_phone": GAS_EMERGENCY,
         }
 
     def signposts(self, ctx: AckContext) -> list[str]:
         """Where to go now, fitting the topic and urgency (EMERGENCY, AUTO-ACK)."""
-        lines: list[str] = []
-        if "gas" in ctx.hazard_signposts:
-            lines.append(
-                "If you smell gas, do not use switches or flames. Open windows, leave the "
-                f"home and call the National Gas Emergency Service now on {GAS_EMERGENCY}."
-            )
-        if "999" in ctx.hazard_signposts or ctx.topic == "asb":
-            lines.append("If anyone is in danger now, call 999.")
+        # What to do now comes first, from the one set of safety advice.
+        lines = what_to_do_now(ctx.hazards, ctx.hazard_signposts)
+        if ctx.topic == "asb" and DANGER_ADVICE not in lines:
+            lines.append(DANGER_ADVICE)
         if ctx.topic == "asb":
             lines.append("To report a crime that is not an emergency, call the police on 101.")
         if ctx.urgency == "emergency" or "emergency_repairs" in ctx.hazard_signposts:
@@ -152,6 +150,25 @@ class Composer:
 # "the" opening a line or following the end of a sentence: a team name (`team_in_words`)
 # put where a sentence starts.
 _SENTENCE_THE = re.compile(r"(^|[.!?]\s+)the\b", re.MULTILINE)
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def without_repeats(*parts: str) -> str:
+    """Join message parts, dropping any sentence already said (CONTACT, plain language: a
+    closed office or the emergency line is said once, however many parts mention it)."""
+    seen: set[str] = set()
+    lines: list[str] = []
+    for part in parts:
+        for line in part.strip().splitlines():
+            kept = []
+            for sentence in _SENTENCE_END.split(line.strip()):
+                key = " ".join(sentence.split()).casefold()
+                if key and key not in seen:
+                    seen.add(key)
+                    kept.append(sentence)
+            if kept:
+                lines.append(" ".join(kept))
+    return "\n".join(lines)
 
 
 def _tidy(text: str) -> str:

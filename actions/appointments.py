@@ -35,9 +35,11 @@ import sqlalchemy as sa
 
 from actions.acknowledge import Composer
 from actions.wording import date_in_words, deadline_in_words, team_in_words
+from bot.domain.greeting import greeting_name
 from bot.domain.model import Channel, OutboundMessage
 from bot.settings import Settings
 from bot.storage import tables as t
+from bot.storage.interactions import SqlInteractions
 from bot.storage.repository import UnitOfWork, idempotency_key
 from bot.storage.tables_sms import appointments
 from channels.sms import gsm
@@ -320,23 +322,13 @@ def _link_email(conn: sa.Connection, contact_id: int, email: str | None) -> None
         )
 
 
-def _first_name(name: str | None) -> str | None:
-    if not name or not name.strip():
-        return None
-    parts = name.replace(",", " ").split()
-    titles = {"mr", "mrs", "ms", "miss", "mx", "dr"}
-    if len(parts) > 1 and parts[0].lower().rstrip(".") in titles:
-        return None  # "Mrs Smith": no first name to greet by
-    return parts[0].capitalize()
-
-
 # ---- texts -------------------------------------------------------------------------------
 
 
 def _values(ctx: Context, appt: Appointment, now: datetime, **extra: object) -> dict[str, Any]:
     today = now.astimezone(ctx.zone).date()
     return {
-        "first_name": _first_name(appt.resident_name),
+        "first_name": greeting_name(appt.resident_name),
         "job_ref": appt.job_ref,
         "trade": appt.trade.lower(),
         "address": appt.address,
@@ -1094,17 +1086,16 @@ def _reference(uow: UnitOfWork, interaction_id: int | None) -> str | None:
 def _route_to_team(
     uow: UnitOfWork, ctx: Context, interaction_id: int, appt: Appointment, now: datetime
 ) -> None:
-    uow.conn.execute(
-        t.interactions.update()
-        .where(t.interactions.c.id == interaction_id)
-        .values(
-            team=ctx.team,
-            topic="repair",
-            owner=None,
-            updated_at=now,
-            subject=f"Appointment {appt.job_ref}",
-        )
+    interactions = SqlInteractions(uow)
+    interaction = interactions.get(interaction_id)
+    interaction.assign(
+        team=ctx.team,
+        topic="repair",
+        clear_owner=True,
+        subject=f"Appointment {appt.job_ref}",
+        at=now,
     )
+    interactions.save(interaction)
     _update(uow.conn, appt.id, interaction_id=interaction_id)
 
 

@@ -28,7 +28,7 @@ from actions.replies import (
 )
 from actions.wording import deadline_in_words
 from bot.domain.model import Channel, OutboundMessage
-from bot.storage import tables as t
+from bot.storage.interactions import SqlInteractions
 from bot.storage.repository import UnitOfWork, idempotency_key
 from bot.storage.tables_staff import complaint_handlers, staff_users
 
@@ -97,18 +97,19 @@ def _name(conn: sa.Connection, email: str) -> str:
 
 
 def _set_stage(uow: UnitOfWork, case: Case, stage: int, owner: str | None, now: datetime) -> None:
-    values: dict[str, object] = {"topic": "complaint", "complaint_stage": stage, "updated_at": now}
-    if owner is not None:
-        values["owner"] = owner
-    uow.conn.execute(t.interactions.update().where(t.interactions.c.id == case.id).values(values))
+    interactions = SqlInteractions(uow)
+    interaction = interactions.get(case.id)
+    interaction.assign(topic="complaint", complaint_stage=stage, owner=owner, at=now)
+    interactions.save(interaction)
 
 
 def _move_to_complaints_team(uow: UnitOfWork, services: Services, case: Case) -> None:
     team = services.settings.dashboard.complaints_team
     if any(x.id == team for x in services.settings.teams) and case.team != team:
-        uow.conn.execute(
-            t.interactions.update().where(t.interactions.c.id == case.id).values(team=team)
-        )
+        interactions = SqlInteractions(uow)
+        interaction = interactions.get(case.id)
+        interaction.assign(team=team, at=uow.now())
+        interactions.save(interaction)
 
 
 def notify(

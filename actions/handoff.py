@@ -15,9 +15,12 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from actions.replies import ActionError, Actor, Services, enqueue_to_resident, load_case, render
-from actions.wording import deadline_in_words, team_in_words
+from actions.replies import ActionError, Actor, Services, load_case
+from actions.wording import team_in_words
+from bot.errors import DoorstepError
+from bot.service.handlers import Context, save_and_handle
 from bot.storage import tables as t
+from bot.storage.interactions import SqlInteractions
 from bot.storage.repository import UnitOfWork
 from bot.storage.tables_staff import staff_users
 
@@ -76,63 +79,25 @@ def transfer(
             raise ActionError(f"{owner} is not a member of staff or an officer.")
         owner_name = name
     case = load_case(uow.conn, interaction_id)
-    if case.status == "closed":
-        raise ActionError(f"{case.reference} is closed.")
-    if (case.team, case.owner) == (team, owner):
-        raise ActionError(f"{case.reference} is already with {owner_name}.")
-
-    # The previous owner's hand-off clock ends here; the new owner gets a fresh one.
-    previous = tuple(
-        s.clock.policy for s in services.clocks.open_clocks(uow.conn, case.id, HANDOFF_POLICIES)
-    )
-    if previous:
-        services.clocks.stop(uow.conn, case.id, previous, now)
+    interactions = SqlInteractions(uow)
+    interaction = interactions.get(case.id)
     policy = handoff_policy(case.urgency)
-    clock = services.clocks.start(
-        uow.conn,
-        interaction_id=case.id,
-        policy=policy,
-        at=now,
-        channel=case.channel.value,
-        topic=case.topic,
-    )
-    uow.conn.execute(
-        t.interactions.update()
-        .where(t.interactions.c.id == case.id)
-        .values(team=team, owner=owner, updated_at=now)
-    )
-    body = render(
-        services,
-        "handoff.txt.j2",
-        case,
-        owner_name=owner_name,
-        deadline=deadline_in_words(clock.due_at, now=now),
-    )
-    # One notice per transfer: the key names the transfer's target and moment.
-    enqueue_to_resident(
-        uow,
-        services,
-        case,
-        body=body,
-        kind="handoff",
-        key=("handoff", case.id, team, owner or "-", now.isoformat()),
-        auto=True,
-    )
-    uow.add_event(
-        case.id,
-        "transferred",
-        {
-            "by": actor.email,
-            "from_team": case.team,
-            "from_owner": case.owner,
-            "team": team,
-            "owner": owner,
-            "owner_name": owner_name,
-            "policy": policy,
-            "due_at": clock.due_at.isoformat(),
-            "note": note.strip()[:2000],
-        },
-    )
+    try:
+        # The previous owner's hand-off clock is superseded; the new owner gets a fresh one.
+        clock = interaction.transfer(
+            services.clocks,
+            team=team,
+            owner=owner,
+            owner_name=owner_name,
+            policy=policy,
+            note=note,
+            by=actor.email,
+            at=now,
+        )
+    except DoorstepError as exc:
+        raise ActionError(str(exc)) from exc
+    # The resident's notice is the Transferred event's handler (bot.service.handlers).
+    save_and_handle(interactions, interaction, Context(uow, services, now))
     return Transfer(case.reference, team, owner, owner_name, policy, clock.due_at)
 
 
@@ -141,12 +106,10 @@ def take(
 ) -> None:
     """A member of staff takes an interaction within their own team: no resident notice,
     no new clock (it has not been passed to another team)."""
-    case = load_case(uow.conn, interaction_id)
-    if case.status == "closed":
-        raise ActionError(f"{case.reference} is closed.")
-    uow.conn.execute(
-        t.interactions.update()
-        .where(t.interactions.c.id == case.id)
-        .values(owner=actor.email.lower(), updated_at=now)
-    )
-    uow.add_event(case.id, "taken", {"by": actor.email, "from_owner": case.owner})
+    interactions = SqlInteractions(uow)
+    try:
+        interaction = interactions.get(interaction_id)
+        interaction.take(owner=actor.email, at=now)
+    except DoorstepError as exc:
+        raise ActionError(str(exc)) from exc
+    interactions.save(interaction)

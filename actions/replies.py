@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -18,23 +19,28 @@ from typing import TYPE_CHECKING, Any, Protocol
 import sqlalchemy as sa
 
 from actions.acknowledge import Composer
+from bot.domain.greeting import greeting_name
+from bot.domain.interaction import (
+    SETTLEMENT_CHOICES,
+    Interaction,
+    Settlement,
+    settlements_on_close,
+)
 from bot.domain.model import Channel, OutboundMessage
+from bot.errors import DoorstepError, InvalidError
+from bot.service.outbound import enqueue_reply
 from bot.settings import Settings
 from bot.storage import tables as t
+from bot.storage.interactions import SqlInteractions
 from bot.storage.repository import UnitOfWork, idempotency_key
 
 if TYPE_CHECKING:
     from bot.service.clocks import ClockService
 
-# Clocks a first reply from staff does not meet: the full answer (RESP-10), Awaab's Law
-# hazards (made safe / investigated is work, not a message) and the complaint stages, which
-# the complaint workflow stops itself.
-_NOT_MET_BY_A_REPLY = ("respond-10", "awaab-", "complaint-")
-
 MAX_REPLY_CHARS = 10_000
 
 
-class ActionError(ValueError):
+class ActionError(InvalidError):
     """A staff action that cannot be done; the message is shown to the member of staff."""
 
 
@@ -110,21 +116,10 @@ def load_case(conn: sa.Connection, interaction_id: int) -> Case:
         status=row.status,
         subject=row.subject,
         complaint_stage=row.complaint_stage,
-        resident_name=first_name(row.contact_name),
+        resident_name=greeting_name(row.contact_name),
         last_inbound_id=ids[-1] if ids else None,
         thread_ids=tuple(ids[-10:]),
     )
-
-
-def first_name(name: str | None) -> str | None:
-    if not name:
-        return None
-    cleaned = name.strip().strip('"').strip()
-    if not cleaned or "@" in cleaned:
-        return None
-    if "," in cleaned:  # "Smith, Jane"
-        cleaned = cleaned.split(",", 1)[1].strip()
-    return cleaned.split()[0].capitalize() if cleaned else None
 
 
 def _require_open(case: Case) -> None:
@@ -189,7 +184,12 @@ def enqueue_to_resident(
         meta={"reference": case.reference, **(meta or {})},
     )
     message_id = _message_id(services, case, kind) if email else None
-    return uow.enqueue(message, message_id=message_id) is not None
+    # The channel's rules (SMS: GSM-7, segments, quiet hours unless pressing) in one place.
+    pressing = case.urgency in ("emergency", "urgent")
+    queued = enqueue_reply(
+        uow, services.settings, message, uow.now(), urgent=pressing, message_id=message_id
+    )
+    return queued is not None
 
 
 def render(services: Services, name: str, case: Case, **values: Any) -> str:
@@ -225,6 +225,7 @@ def send_reply(
         raise ActionError(f"A reply can be at most {MAX_REPLY_CHARS} characters.")
     case = load_case(uow.conn, interaction_id)
     _require_open(case)
+    interactions = SqlInteractions(uow)
     body = render(services, "staff_reply.txt.j2", case, body=text, staff_name=actor.first_name)
     sent = enqueue_to_resident(
         uow,
@@ -238,16 +239,9 @@ def send_reply(
     )
     if not sent:
         return False
-    met = [
-        s.clock.policy
-        for s in services.clocks.open_clocks(uow.conn, case.id)
-        if not s.clock.policy.startswith(_NOT_MET_BY_A_REPLY)
-    ]
-    if met:
-        services.clocks.stop(uow.conn, case.id, tuple(met), now)
-    uow.add_event(
-        case.id, "staff_replied", {"by": actor.email, "channel": case.channel.value, "met": met}
-    )
+    interaction = interactions.get(case.id)
+    interaction.replied(by=actor.email, at=now)
+    interactions.save(interaction)
     return True
 
 
@@ -256,24 +250,24 @@ def pause_clocks(
 ) -> int:
     """Waiting on the resident (information, access): the clocks stop ticking. They start
     again when the resident replies (the pipeline resumes them) or staff resume them."""
-    case = load_case(uow.conn, interaction_id)
-    _require_open(case)
-    paused = services.clocks.pause(uow.conn, case.id, now)
+    interactions = SqlInteractions(uow)
+    interaction = _open_interaction(interactions, interaction_id)
+    paused = interaction.pause(by=actor.email, at=now)
     if paused == 0:
         raise ActionError("No running clock to pause.")
-    uow.add_event(case.id, "clocks_paused", {"by": actor.email, "count": paused})
+    interactions.save(interaction)
     return paused
 
 
 def resume_clocks(
     uow: UnitOfWork, services: Services, interaction_id: int, *, actor: Actor, now: datetime
 ) -> int:
-    case = load_case(uow.conn, interaction_id)
-    _require_open(case)
-    resumed = services.clocks.resume(uow.conn, case.id, now)
+    interactions = SqlInteractions(uow)
+    interaction = _open_interaction(interactions, interaction_id)
+    resumed = interaction.resume(services.clocks, by=actor.email, at=now)
     if resumed == 0:
         raise ActionError("No paused clock to resume.")
-    uow.add_event(case.id, "clocks_resumed", {"by": actor.email, "count": resumed})
+    interactions.save(interaction)
     return resumed
 
 
@@ -298,23 +292,34 @@ def close_case(
     tell_resident: bool,
     actor: Actor,
     now: datetime,
-) -> None:
-    """Close with an outcome. Every clock still open stops (its met/breached is kept), and
-    the resident can be told, on their channel, what we did."""
+    settlements: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """Close with an outcome, saying what happened to each promise still open.
+
+    `settlements` maps an open clock's policy to how it ended (bot.domain.interaction's
+    SETTLEMENT_CHOICES); a clock not named takes the honest default for the outcome
+    (`settlements_on_close`): closing keeps no promise by itself. The resident can be told,
+    on their channel, what we did. Returns policy -> how its clock ended."""
     if outcome not in OUTCOMES:
         raise ActionError("Choose an outcome.")
     case = load_case(uow.conn, interaction_id)
     _require_open(case)
+    interactions = SqlInteractions(uow)
+    interaction = interactions.get(case.id)
     note = note.strip()
     text = OUTCOMES[outcome] + (f": {note}" if note else "")
-    open_policies = tuple(s.clock.policy for s in services.clocks.open_clocks(uow.conn, case.id))
-    if open_policies:
-        services.clocks.stop(uow.conn, case.id, open_policies, now)
-    uow.conn.execute(
-        t.interactions.update()
-        .where(t.interactions.c.id == case.id)
-        .values(status="closed", outcome=text[:4000], updated_at=now)
+    chosen = settlements_on_close(interaction, outcome, told=tell_resident, label=OUTCOMES[outcome])
+    for policy, how in (settlements or {}).items():
+        if policy in chosen and how:
+            reason = f"{SETTLEMENT_CHOICES.get(how, how)}, as recorded by {actor.email}"
+            try:
+                chosen[policy] = Settlement(how, reason)
+            except DoorstepError as exc:
+                raise ActionError(str(exc)) from exc
+    ended = interaction.close(
+        outcome=outcome, text=text, settlements=chosen, by=actor.email, at=now, told=tell_resident
     )
+    interactions.save(interaction)
     if tell_resident:
         body = render(
             services,
@@ -327,17 +332,23 @@ def close_case(
         enqueue_to_resident(
             uow, services, case, body=body, kind="closed", key=("closed", case.id), auto=False
         )
-    uow.add_event(
-        case.id,
-        "closed",
-        {"by": actor.email, "outcome": outcome, "told": tell_resident, "stopped": open_policies},
-    )
+    return ended
 
 
 def reopen_case(uow: UnitOfWork, interaction_id: int, *, actor: Actor, now: datetime) -> None:
-    uow.conn.execute(
-        t.interactions.update()
-        .where(t.interactions.c.id == interaction_id)
-        .values(status="open", updated_at=now)
-    )
-    uow.add_event(interaction_id, "reopened", {"by": actor.email})
+    interactions = SqlInteractions(uow)
+    try:
+        interaction = interactions.get(interaction_id)
+        interaction.reopen(by=actor.email, at=now, reason="reopened by staff")
+    except DoorstepError as exc:
+        raise ActionError(str(exc)) from exc
+    interactions.save(interaction)
+
+
+def _open_interaction(interactions: SqlInteractions, interaction_id: int) -> Interaction:
+    try:
+        interaction = interactions.get(interaction_id)
+        interaction.require_open()
+    except DoorstepError as exc:
+        raise ActionError(str(exc)) from exc
+    return interaction

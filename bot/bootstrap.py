@@ -11,7 +11,7 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import sqlalchemy as sa
 
@@ -34,6 +34,8 @@ from sla import (
 if TYPE_CHECKING:
     # Imported where they are built: a sending process (`bootstrap_sending`) loads neither
     # the pipeline nor the message templates, and stays small.
+    from fastapi import APIRouter
+
     from actions.acknowledge import Composer
     from bot.nlu.types import Classifier
     from bot.service.pipeline import Pipeline
@@ -200,3 +202,50 @@ def bootstrap(
         classifier=classifier,
         now=clock,
     )
+
+
+# ---- the areas' routers and workers ----------------------------------------------------
+# Imported here, inside the functions, so that `import bot.bootstrap` stays light and the
+# type checker sees every factory (they were once found by "module:function" strings, which
+# hid a missing function until a request reached it).
+
+
+def build_routers(app: App) -> list[APIRouter]:
+    """The routers of every area, in the order the web app mounts them."""
+    from bot.web import appointments, assistant_api, dashboard
+    from channels.email import graph_webhook
+    from channels.sms import webhook
+    from channels.webchat import server
+
+    routers = [
+        webhook.build_router(app),
+        server.build_router(app),
+        dashboard.build_router(app),
+        appointments.build_router(app),
+        assistant_api.build_router(app),
+    ]
+    graph = graph_webhook.build_router(app)  # only when a mailbox is read through Graph
+    if graph is not None:
+        routers.append(graph)
+    return routers
+
+
+class Worker(Protocol):
+    """Background work an area runs beside the web app (appointment reminders...)."""
+
+    async def run(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+def build_workers(app: App) -> list[Worker]:
+    """The configured areas' background workers (an area not configured offers none)."""
+    from actions.appointments import build_worker as appointment_worker
+    from bot.privacy.worker import build_worker as retention_worker
+
+    # The web chat has none: the outbox worker and the hub deliver its replies.
+    workers: list[Worker] = [appointment_worker(app)]
+    retention = retention_worker(app)  # PRIVACY: the daily retention run, unless cron does it
+    if retention is not None:
+        workers.append(retention)
+    return workers

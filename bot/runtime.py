@@ -12,25 +12,15 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from bot.bootstrap import App
+from bot.bootstrap import App, build_workers
 from bot.domain.model import Channel
-from bot.factories import build_all
 from bot.sending import SendingProcess
 
 log = logging.getLogger(__name__)
 
-# Areas with background work (appointment reminders, webchat delivery...) expose a factory
-# "module:function" taking the App and returning an object with `async run()` and `stop()`,
-# or None when that area is not configured. Missing modules are skipped.
-WORKER_FACTORIES = (
-    "actions.appointments:build_worker",
-    "channels.webchat.server:build_worker",
-    "bot.privacy.worker:build_worker",
-)
-
 
 def _area_workers(app: App) -> list[Any]:
-    return build_all(WORKER_FACTORIES, app)
+    return list(build_workers(app))  # typed factories, in the one wiring point
 
 
 class Runtime:

@@ -382,6 +382,14 @@ class WebLimits(_Model):
     trusted_proxies: list[str] = Field(default_factory=list)
 
 
+class Cases(_Model):
+    """What happens to a case after it is closed (bot.service.reopen)."""
+
+    # A message on a closed case within this many days reopens it (with a response clock,
+    # in its owner's queue); after it the message opens a new case linked to the old one.
+    reopen_window_days: int = Field(default=28, ge=0)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="DOORSTEP_", env_nested_delimiter="__", extra="forbid", case_sensitive=False
@@ -407,6 +415,7 @@ class Settings(BaseSettings):
     privacy: Privacy = Field(default_factory=Privacy)
     web: WebLimits = Field(default_factory=WebLimits)
     api: Api = Field(default_factory=Api)
+    cases: Cases = Field(default_factory=Cases)
     # Secrets: environment only (DOORSTEP_TWILIO_AUTH_TOKEN, DOORSTEP_SECRET_KEY, ...).
     twilio_account_sid: str | None = None
     twilio_auth_token: str | None = Field(default=None, repr=False)

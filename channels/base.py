@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from bot.domain.model import Channel, InboundMessage, OutboundMessage
+
+if TYPE_CHECKING:
+    from bot.service.pipeline import Turn
 
 
 class ChannelError(Exception):
@@ -109,5 +112,6 @@ Decoder = Callable[[bytes, str], DecodedInbound]
 
 # A channel's conversational step, run by the pipeline inside the message's transaction with
 # a `bot.service.pipeline.Turn`; returns True when it sent its own reply (then the standard
-# acknowledgement is not sent). Typed loosely here so channels/ need not import the service.
-TurnHandler = Callable[[Any], bool]
+# acknowledgement is not sent). The Turn is named for the type checker only, so channels/
+# import nothing from the service layer at run time.
+TurnHandler = Callable[["Turn"], bool]

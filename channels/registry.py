@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from bot.domain.model import Channel
 
 if TYPE_CHECKING:
+    from bot.service.pipeline import Turn
     from bot.settings import Settings
     from channels.base import Decoder, Sender, TurnHandler
 
@@ -63,6 +64,18 @@ def senders(settings: Settings, only: Collection[Channel] | None = None) -> list
     return found
 
 
+class KeywordsFirst:
+    """A channel's own words (SMS: HELP, START, appointment YES / NO) answered before the
+    conversation engine sees the turn: Rasa must not take "YES" for small talk."""
+
+    def __init__(self, keywords: TurnHandler, engine: TurnHandler) -> None:
+        self.keywords = keywords
+        self.engine = engine
+
+    def __call__(self, turn: Turn) -> bool:
+        return self.keywords(turn) or self.engine(turn)
+
+
 def turn_handlers(settings: Settings) -> dict[Channel, TurnHandler]:
     found: dict[Channel, TurnHandler] = {}
     for channel in CHANNEL_PACKAGES:
@@ -72,7 +85,12 @@ def turn_handlers(settings: Settings) -> dict[Channel, TurnHandler]:
         if settings.rasa.url and channel in CONVERSATIONAL and module is not None:
             from bot.conversation.rasa import RasaTurnHandler
 
+            # Rasa is the engine, the channel's own assistant its fall-back; the channel's
+            # keywords still come first.
             handler = RasaTurnHandler(settings, fallback=handler)
+            keywords = getattr(module, "keyword_handler", None)
+            if keywords is not None:
+                handler = KeywordsFirst(keywords(settings), handler)
         if handler is not None:
             found[channel] = handler
     return found

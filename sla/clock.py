@@ -24,10 +24,20 @@ class ClockState(StrEnum):
     DUE_SOON = "due_soon"
     BREACHED = "breached"
     MET = "met"
+    NOT_MET = "not_met"
+    WITHDRAWN = "withdrawn"
+    SUPERSEDED = "superseded"
 
 
+# How a stopped clock ended. Only MET is a promise kept in time; BREACHED is kept late;
+# NOT_MET was never kept; WITHDRAWN (the resident withdrew, a duplicate) and SUPERSEDED (a
+# newer promise replaced it) are not counted as kept or broken.
 MET = "met"
 BREACHED = "breached"
+NOT_MET = "not_met"
+WITHDRAWN = "withdrawn"
+SUPERSEDED = "superseded"
+SETTLEMENTS = (MET, BREACHED, NOT_MET, WITHDRAWN, SUPERSEDED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +51,8 @@ class Clock:
     extended_days: int = 0  # in the policy's unit (days for day-based policies)
     extension_reason: str | None = None
     stopped_at: datetime | None = None
-    outcome: str | None = None  # "met" or "breached" once stopped
+    outcome: str | None = None  # one of SETTLEMENTS once stopped
+    outcome_reason: str | None = None  # why it ended so (shown to staff and in reports)
 
     @classmethod
     def start(cls, policy: Policy, at: datetime, calendar: Calendar) -> Clock:
@@ -62,7 +73,10 @@ class Clock:
 
     def state(self, now: datetime) -> ClockState:
         if self.stopped_at is not None:
-            return ClockState.MET if self.outcome == MET else ClockState.BREACHED
+            try:
+                return ClockState(self.outcome or BREACHED)
+            except ValueError:
+                return ClockState.BREACHED
         if self.paused_at is not None:
             return ClockState.PAUSED
         moment = to_utc(now)
@@ -121,8 +135,8 @@ class Clock:
             policy, calendar, extended_days=total, extension_reason=reasons.strip()
         )
 
-    def stop(self, at: datetime) -> Clock:
-        """Stopped (the promise was kept or given up): met when stopped by the due time.
+    def stop(self, at: datetime, reason: str | None = None) -> Clock:
+        """The promise was kept at `at`: met when kept by the due time, else breached (late).
 
         A paused clock is judged at the moment it was paused: its due time would have moved
         on by the pause."""
@@ -131,7 +145,22 @@ class Clock:
         stopped = to_london(at)
         judged = self.paused_at if self.paused_at is not None else stopped
         outcome = MET if to_utc(judged) <= to_utc(self.due_at) else BREACHED
-        return replace(self, stopped_at=stopped, outcome=outcome)
+        return replace(self, stopped_at=stopped, outcome=outcome, outcome_reason=reason)
+
+    def settle(self, at: datetime, outcome: str, reason: str) -> Clock:
+        """End the clock as what happened: kept (`met`, judged by `stop`), `not_met`,
+        `withdrawn` or `superseded`, with the reason. Only a kept promise can count as met."""
+        if outcome not in SETTLEMENTS:
+            raise SlaError(f"a clock ends as one of {', '.join(SETTLEMENTS)}, not {outcome!r}")
+        if not reason or not reason.strip():
+            raise SlaError("say why the clock ended")
+        if self.stopped_at is not None:
+            return self
+        if outcome in (MET, BREACHED):
+            return self.stop(at, reason.strip())
+        return replace(
+            self, stopped_at=to_london(at), outcome=outcome, outcome_reason=reason.strip()
+        )
 
     # ---- internals
 

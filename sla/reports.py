@@ -2,9 +2,14 @@
 
 A clock counts in the period [start, end) in which its outcome was decided:
 
-- met: when it was stopped (at or before its due time, or while paused before it);
-- breached: when its due time passed unmet, whether it has since been stopped (late) or is
-  still open. A late answer given next month does not move last month's breach.
+- met: when it was stopped because its promise was kept (at or before its due time, or while
+  paused before it). Closing a case does not keep a promise: staff say, for each clock still
+  open, whether it was kept, not met, withdrawn or superseded (bot.domain.interaction);
+- breached: when its due time passed unmet, whether it has since been kept late or is still
+  open; a clock settled as not met counts at its due time or when it was settled, whichever
+  came first. A late answer given next month does not move last month's breach;
+- set aside: withdrawn (the resident withdrew, a duplicate) or superseded (a newer promise
+  replaced it), counted neither as met nor as missed, at the time it was settled.
 
 Clocks not yet decided are not counted: open clocks whose due time has not passed by `now`
 (or by the period's end, whichever is earlier), and paused clocks (waiting on the resident:
@@ -24,8 +29,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sla.calendar import to_utc
-from sla.clock import BREACHED, MET
+from sla.clock import BREACHED, MET, NOT_MET, SUPERSEDED, WITHDRAWN
 
+SET_ASIDE = "set_aside"
 GROUPS = ("policy", "promise", "channel", "topic")
 
 ACKNOWLEDGEMENT_POLICIES = ("ack-2", "email-ack-now", "social")
@@ -57,6 +63,7 @@ class ReportRow:
     key: tuple[str, ...]
     met: int
     breached: int
+    set_aside: int = 0  # withdrawn or superseded: neither met nor missed
 
     @property
     def decided(self) -> int:
@@ -71,15 +78,20 @@ class ReportRow:
 def decided_in(
     record: ClockRecord, start: datetime, end: datetime, now: datetime | None = None
 ) -> str | None:
-    """ "met" or "breached" when the clock was decided in [start, end), else None.
+    """ "met", "breached" or "set_aside" when the clock was decided in [start, end), else None.
 
     `now` is the time of the report: an open clock is not breached before its due time has
     passed. None treats the period as over (judged at `end`)."""
     low, high = to_utc(start), to_utc(end)
     due = to_utc(record.due_at)
     if record.stopped_at is not None:
+        stopped = to_utc(record.stopped_at)
         if record.outcome == MET:
-            return MET if low <= to_utc(record.stopped_at) < high else None
+            return MET if low <= stopped < high else None
+        if record.outcome in (WITHDRAWN, SUPERSEDED):
+            return SET_ASIDE if low <= stopped < high else None
+        if record.outcome == NOT_MET:
+            return BREACHED if low <= min(due, stopped) < high else None
         return BREACHED if low <= due < high else None
     if record.paused_at is not None and to_utc(record.paused_at) <= due:
         return None  # waiting on the resident and not late: its due time will move on
@@ -107,9 +119,9 @@ def share_met(
         if verdict is None:
             continue
         key = tuple(str(getattr(record, name) or "-") for name in by)
-        tally = counts.setdefault(key, [0, 0])
-        tally[0 if verdict == MET else 1] += 1
-    return [ReportRow(key, met, breached) for key, (met, breached) in sorted(counts.items())]
+        tally = counts.setdefault(key, [0, 0, 0])
+        tally[{MET: 0, BREACHED: 1, SET_ASIDE: 2}[verdict]] += 1
+    return [ReportRow(key, *tally) for key, tally in sorted(counts.items())]
 
 
 def headlines(
@@ -124,5 +136,6 @@ def headlines(
     for label, policies in HEADLINES.items():
         met = sum(by_policy[p].met for p in policies if p in by_policy)
         breached = sum(by_policy[p].breached for p in policies if p in by_policy)
-        rows.append(ReportRow((label,), met, breached))
+        aside = sum(by_policy[p].set_aside for p in policies if p in by_policy)
+        rows.append(ReportRow((label,), met, breached, aside))
     return rows

@@ -29,6 +29,8 @@ class KeywordClassifier:
             urgency = "urgent"
         if any(w in low for w in ("complain", "disgusted", "third time")):
             topic, intent = "complaint", "make_complaint"
+        if any(w in low for w in ("a person", "speak to someone", "a human", "agent please")):
+            intent = "ask_human"  # as the trained model does (nlu_data: ask_human)
         if "gas" in low:
             topic, urgency, intent = "repair", "emergency", "report_repair"
             hazards = (HazardMatch("gas", "gas", "gas"),)

@@ -19,7 +19,7 @@ from actions.rasa.common import (
     organisation,
 )
 
-GAS_LINE = "0800 111 999"  # National Gas Emergency Service (domain.md)
+GAS_LINE = "0800 111 999"  # only when Doorstep is unreachable: bot/domain/safety.py
 REPAIR_SLOTS = (
     "repair_what",
     "repair_where",
@@ -82,10 +82,17 @@ class SubmitRepair(Action):  # type: ignore[misc]
         if emergency or result.get("urgency") == "emergency":
             # EMERGENCY: the triage ends with the 24-hour line, whatever else happens.
             number = f" on {line}" if line else " (the number is on our website)"
-            text = f"This is an emergency. Please call our 24-hour repairs line now{number}."
-            if "gas" in (meta.get("hazards") or []):
-                text += f" If you smell gas, leave the home and call {GAS_LINE}."
-            text += " If anyone is in danger, call 999."
+            # What to do now opens the reply, from Doorstep's one set of safety advice
+            # (bot/domain/safety.py); the gas line here only when Doorstep did not answer.
+            safety = [str(x) for x in result.get("safety") or []]
+            if not safety and "gas" in (meta.get("hazards") or []):
+                safety = [f"If you smell gas, leave the home now. Do not use switches or "
+                          f"flames. Call {GAS_LINE}."]  # fmt: skip
+            text = " ".join(safety)
+            text += f" This is an emergency. Please call our 24-hour repairs line now{number}."
+            if not any("999" in x for x in safety):
+                text += " If anyone is in danger, call 999."
+            text = text.strip()
             if result.get("reference"):
                 text += f" Your reference is {result['reference']}."
             dispatcher.utter_message(text=text)

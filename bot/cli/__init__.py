@@ -6,6 +6,8 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
+from bot.errors import DoorstepError, exit_code
+
 # Modules that define `register(subparsers)`; imported lazily so `doorstep --help` stays fast.
 _COMMAND_MODULES = (
     "serve",
@@ -62,6 +64,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CliError as exc:
         print(f"doorstep: error: {exc}", file=sys.stderr)
         return 2
+    except DoorstepError as exc:  # mapped once: bot.errors.exit_code
+        print(f"doorstep: error: {exc}", file=sys.stderr)
+        return exit_code(exc)
     except KeyboardInterrupt:
         return 130
     except Exception as exc:

@@ -24,16 +24,20 @@ import json
 import logging
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import sqlalchemy as sa
 
 from bot.domain.model import InboundMessage, OutboundMessage
+from bot.service.outbound import enqueue_reply
 from bot.settings import Settings
 from bot.storage import tables as t
 from bot.storage.repository import UnitOfWork, idempotency_key
 from channels.base import TurnHandler
+
+if TYPE_CHECKING:
+    from bot.service.pipeline import Turn
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +115,7 @@ class RasaTurnHandler:
 
     # ---- the turn ------------------------------------------------------------------------
 
-    def __call__(self, turn: Any) -> bool:
+    def __call__(self, turn: Turn) -> bool:
         uow: UnitOfWork = turn.uow
         message: InboundMessage = turn.message
         interaction_id: int | None = turn.outcome.interaction_id
@@ -143,6 +147,9 @@ class RasaTurnHandler:
             return handled
 
         outbox_ids: list[int | None] = []
+        # Every reply under its channel's rules (SMS: GSM-7, segments, quiet hours).
+        found = turn.classification
+        pressing = found is not None and found.urgency in ("emergency", "urgent")
         for index, (text, buttons) in enumerate(replies):
             meta: dict[str, str] = {"engine": "rasa", "conversation_id": sender_id}
             if buttons:
@@ -150,7 +157,9 @@ class RasaTurnHandler:
             if index == 0 and ack is not None and "clock" in ack.meta:
                 meta["clock"] = ack.meta["clock"]  # ACK-2: this reply is the acknowledgement
             outbox_ids.append(
-                uow.enqueue(
+                enqueue_reply(
+                    uow,
+                    self.settings,
                     OutboundMessage(
                         channel=message.channel,
                         recipient=message.sender,
@@ -162,7 +171,9 @@ class RasaTurnHandler:
                         interaction_id=interaction_id,
                         kind="reply",
                         meta=meta,
-                    )
+                    ),
+                    turn.pipeline.now(),  # the app's clock: quiet hours are judged by it
+                    urgent=pressing,
                 )
             )
         if held_id is not None:
@@ -183,7 +194,7 @@ class RasaTurnHandler:
     # ---- Rasa ----------------------------------------------------------------------------
 
     def _ask(
-        self, sender_id: str, message: InboundMessage, turn: Any
+        self, sender_id: str, message: InboundMessage, turn: Turn
     ) -> list[tuple[str, list[dict[str, str]]]]:
         payload = {
             "sender": sender_id,
@@ -246,7 +257,7 @@ class RasaTurnHandler:
         )
 
 
-def turn_metadata(turn: Any) -> dict[str, Any]:
+def turn_metadata(turn: Turn) -> dict[str, Any]:
     """What Rasa's actions need to know about the turn (read from the tracker's metadata)."""
     message: InboundMessage = turn.message
     classification = turn.classification

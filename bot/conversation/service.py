@@ -29,7 +29,9 @@ from bot.domain.model import Channel, Topic, Urgency
 from bot.domain.promises import plan_for
 from bot.service.joining import is_own_resident
 from bot.service.pipeline import IDENTITY_KIND
+from bot.settings import Organisation
 from bot.storage import tables as t
+from bot.storage.interactions import SqlInteractions
 from bot.storage.repository import UnitOfWork
 
 ASSISTANT_EMAIL = "assistant@doorstep.invalid"
@@ -182,33 +184,18 @@ class AssistantService:
         with UnitOfWork(self.app.engine, self.app.now) as uow:
             topic = _topic(req.topic)
             row_id, created = self._find_or_open(uow, req, topic, Urgency.ROUTINE, now)
-            row = uow.get_interaction(row_id)
+            interactions = SqlInteractions(uow)
+            row = interactions.get(row_id)
             policy = handoff_policy(row.urgency)
-            running = self.app.clocks.open_clocks(uow.conn, row_id, (policy,))
-            if not running:
-                self.app.clocks.start(
-                    uow.conn,
-                    interaction_id=row_id,
-                    policy=policy,
-                    at=now,
-                    channel=row.channel,
-                    topic=row.topic,
-                )
-            uow.conn.execute(
-                t.interactions.update()
-                .where(t.interactions.c.id == row_id)
-                .values(status="open", updated_at=now)
+            row.request_handoff(
+                self.app.clocks,
+                policy=policy,
+                reason=reason[:500],
+                by="assistant",
+                at=now,
+                detail={"conversation_id": req.conversation_id, "office_open": office_open},
             )
-            uow.add_event(
-                row_id,
-                "handoff_requested",
-                {
-                    "conversation_id": req.conversation_id,
-                    "reason": reason[:500],
-                    "office_open": office_open,
-                    "team": row.team,
-                },
-            )
+            interactions.save(row)
             result = self._registered(uow, row_id, policy, created, now)
             uow.commit()
         return result
@@ -262,25 +249,24 @@ class AssistantService:
         owner: str | None,
         now: datetime,
     ) -> None:
-        row = uow.get_interaction(row_id)
-        values: dict[str, Any] = {"topic": topic.value, "urgency": urgency.value, "updated_at": now}
-        if intent:
-            values["intent"] = intent[:40]
-        if owner is None:
-            # Route again: the conversation found the real topic (HANDOFF: the right team).
-            values["team"] = self.app.pipeline.route(Channel(row.channel), topic, urgency, None)
-        uow.conn.execute(
-            t.interactions.update().where(t.interactions.c.id == row_id).values(values)
+        interactions = SqlInteractions(uow)
+        row = interactions.get(row_id)
+        # Route again when nobody owns it: the conversation found the real topic (HANDOFF:
+        # the right team).
+        team = (
+            self.app.pipeline.route(Channel(row.channel), topic, urgency, None)
+            if owner is None
+            else None
         )
-        uow.add_event(
-            row_id,
-            "reclassified",
-            {
-                "by": "assistant",
-                "from": {"topic": row.topic, "urgency": row.urgency, "team": row.team},
-                "to": {k: v for k, v in values.items() if k != "updated_at"},
-            },
+        row.reclassify(
+            topic=topic.value,
+            urgency=urgency.value,
+            intent=intent,
+            team=team,
+            by="assistant",
+            at=now,
         )
+        interactions.save(row)
 
     def _apply_plan(
         self,
@@ -363,17 +349,6 @@ class AssistantService:
 
     # ---- APPT ----------------------------------------------------------------------------
 
-    def appointments_module(self) -> Any:
-        """`actions.appointments` (the SMS and appointments area), or None when not built."""
-        import importlib
-
-        try:
-            return importlib.import_module("actions.appointments")
-        except ModuleNotFoundError as exc:
-            if exc.name in ("actions.appointments",):
-                return None
-            raise
-
 
 # Keywords -> what the landlord publishes about it, in sentences. Order matters: the first
 # match answers. A sentence naming a detail the landlord has not set (website, email, ...)
@@ -415,7 +390,7 @@ _ANSWERS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
 )
 
 
-def landlord_answer(org: Any, question: str) -> str | None:
+def landlord_answer(org: Organisation, question: str) -> str | None:
     text = f" {question.lower()} "
     values = org.model_dump()
     for words, sentences in _ANSWERS:

@@ -62,3 +62,19 @@ def plan_for(
     elif intent == "damp_mould":
         respond.append("awaab-investigate")  # Awaab's Law: investigate within 10 days
     return PromisePlan(acknowledge=ack, respond=tuple(respond))
+
+
+def response_policy(plan: PromisePlan) -> str:
+    """The clock whose deadline we tell the resident: the first answer (hand-off, email,
+    ASB) before the full one (RESP-10); for a complaint, its stage 1 acknowledgement."""
+    if plan.complaint:
+        return "complaint-stage1-ack"
+    return next((p for p in plan.respond if p != "respond-10"), "respond-10")
+
+
+def reopen_policy(channel: Channel, topic: Topic, urgency: Urgency) -> str:
+    """The response clock a closed case gets when the resident writes again: the first
+    answer its channel promises (a complaint's stages are the complaint workflow's)."""
+    if topic is Topic.COMPLAINT:
+        topic = Topic.GENERAL
+    return response_policy(plan_for(channel, topic, urgency))

@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from bot.storage import tables as t
+from bot.storage.interactions import clock_from_row, clock_to_row
 from sla import Calendar, Clock, Policy
 
 
@@ -22,36 +23,8 @@ class StoredClock:
     clock: Clock
 
 
-def _to_row(clock: Clock) -> dict[str, Any]:
-    return {
-        "policy": clock.policy,
-        "started_at": clock.started_at,
-        "due_at": clock.due_at,
-        "warn_at": clock.warn_at,
-        "paused_at": clock.paused_at,
-        "paused_seconds": clock.paused_seconds,
-        "extended_days": clock.extended_days,
-        "extension_reason": clock.extension_reason,
-        "stopped_at": clock.stopped_at,
-        "outcome": clock.outcome,
-        "is_open": clock.stopped_at is None,
-    }
-
-
 def _from_row(row: Any) -> StoredClock:
-    clock = Clock(
-        policy=row.policy,
-        started_at=row.started_at,
-        due_at=row.due_at,
-        warn_at=row.warn_at,
-        paused_at=row.paused_at,
-        paused_seconds=row.paused_seconds,
-        extended_days=row.extended_days,
-        extension_reason=row.extension_reason,
-        stopped_at=row.stopped_at,
-        outcome=row.outcome,
-    )
-    return StoredClock(row.id, row.interaction_id, row.channel, row.topic, clock)
+    return StoredClock(row.id, row.interaction_id, row.channel, row.topic, clock_from_row(row))
 
 
 # Built once (see bot.storage.repository): every enquiry starts and stops clocks.
@@ -116,7 +89,7 @@ class ClockService:
                     "promise": chosen.promise,
                     "channel": channel,
                     "topic": topic,
-                    **_to_row(clock),
+                    **clock_to_row(clock),
                 }
             )
         if rows:
@@ -141,7 +114,7 @@ class ClockService:
         return [_from_row(r) for r in rows]
 
     def _save(self, conn: sa.Connection, stored: StoredClock, clock: Clock) -> None:
-        conn.execute(_UPDATE_CLOCK, {"b_id": stored.id, **_to_row(clock)})
+        conn.execute(_UPDATE_CLOCK, {"b_id": stored.id, **clock_to_row(clock)})
 
     def stop(
         self, conn: sa.Connection, interaction_id: int, policies: tuple[str, ...], at: datetime

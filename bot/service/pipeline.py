@@ -19,16 +19,21 @@ from datetime import UTC, date, datetime, timedelta
 import sqlalchemy as sa
 
 from actions.acknowledge import AckContext, AwayOfficer, Composer, acknowledgement_subject
+from actions.handoff import person_name
 from actions.officers import effective_officers
-from actions.wording import team_in_words
+from actions.wording import deadline_in_words, team_in_words
+from bot.domain.greeting import greeting_name
+from bot.domain.interaction import Status
 from bot.domain.model import Channel, InboundMessage, OutboundMessage, Topic, Urgency
-from bot.domain.promises import plan_for
+from bot.domain.promises import plan_for, reopen_policy, response_policy
 from bot.nlu.types import Classification, Classifier
 from bot.service import joining, quarantine
 from bot.service.clocks import ClockService
+from bot.service.outbound import enqueue_reply
 from bot.settings import Officer, Settings
 from bot.storage import tables as t
 from bot.storage.fit import fit_inbound
+from bot.storage.interactions import SqlInteractions
 from bot.storage.repository import StoredInbound, UnitOfWork, idempotency_key
 from channels.base import DecodedInbound, Decoder, InvalidPayloadError, TurnHandler
 
@@ -253,6 +258,10 @@ class Pipeline:
             )
             return Outcome(item.id, "suppressed", decoded.no_reply_reason, thread_id)
 
+        if thread_id is not None and uow.get_interaction(thread_id).status == Status.CLOSED:
+            assert result is not None  # only messages that may be answered get here
+            return self._message_on_closed(uow, item, msg, now, result, thread_id)
+
         if thread_id is not None:
             # ACK-2: a reply in an existing thread joins it and gets no second acknowledgement.
             uow.set_inbound_status(item.id, "joined", interaction_id=thread_id)
@@ -293,6 +302,76 @@ class Pipeline:
         uow.record_suppression(
             inbound_id=inbound_id, channel=msg.channel.value, address=msg.sender, reason=reason
         )
+
+    # ---- a message on a closed case ------------------------------------------------------
+
+    def _message_on_closed(
+        self,
+        uow: UnitOfWork,
+        item: StoredInbound,
+        msg: InboundMessage,
+        now: datetime,
+        result: Classification,
+        closed_id: int,
+    ) -> Outcome:
+        """Within `cases.reopen_window_days` of closing, the case opens again in its owner's
+        queue with a response clock, and the resident is told who replies and by when;
+        after it, the message is a new enquiry (acknowledged as one) linked to the old."""
+        interactions = SqlInteractions(uow)
+        case = interactions.get(closed_id)
+        closed_at = case.updated_at or now  # the close is its last change
+        if now - closed_at > timedelta(days=self.settings.cases.reopen_window_days):
+            outcome = self._new_interaction(uow, item, msg, now, result)
+            if outcome.interaction_id is not None and outcome.reference is not None:
+                case.followed_up(outcome.interaction_id, outcome.reference)
+                interactions.save(case)
+                uow.add_event(
+                    outcome.interaction_id,
+                    "follows",
+                    {"interaction_id": case.id, "reference": case.reference},
+                )
+            return outcome
+        uow.set_inbound_status(item.id, "joined", interaction_id=case.id)
+        policy = reopen_policy(Channel(case.channel), _topic(result), Urgency(case.urgency))
+        clock = case.reopen(
+            self.clocks,
+            by="resident",
+            at=now,
+            reason="the resident wrote after it was closed",
+            policy=policy,
+        )
+        interactions.save(case)
+        uow.add_event(case.id, "resident_replied", {"inbound_id": item.id})
+        outcome = Outcome(item.id, "joined", interaction_id=case.id, reference=case.reference)
+        capped = self._thread_cap_reason(uow, case.id, now)
+        if capped is not None:
+            self._suppress(uow, item.id, msg, capped)
+            return outcome
+        assert clock is not None
+        owner = person_name(uow.conn, case.owner) if case.owner else None
+        email = msg.channel is Channel.EMAIL
+        notice = OutboundMessage(
+            channel=msg.channel,
+            recipient=msg.sender,
+            body=self.composer.render(
+                "reopened.txt.j2",
+                channel=msg.channel.value,
+                reference=case.reference,
+                resident_name=greeting_name(msg.sender_name),
+                owner_name=owner or self.settings.team(case.team).name,
+                deadline=deadline_in_words(clock.due_at, now=now),
+            ),
+            idempotency_key=idempotency_key("reopened", msg.channel.value, msg.external_id),
+            subject=acknowledgement_subject(msg.subject, case.reference) if email else None,
+            sender=self._reply_from(msg.recipient, case.team) if email else None,
+            in_reply_to=msg.external_id if email else None,
+            references=(*msg.thread_refs, msg.external_id) if email else (),
+            interaction_id=case.id,
+            kind="reopened",
+        )
+        message_id = self._message_id(case.reference, f"reopened-{item.id}") if email else None
+        enqueue_reply(uow, self.settings, notice, now, message_id=message_id)
+        return outcome
 
     # ---- a new enquiry -------------------------------------------------------------------
 
@@ -361,9 +440,7 @@ class Pipeline:
             channel=channel.value,
             topic=topic.value,
         )
-        respond_policy = next((p for p in plan.respond if p != "respond-10"), "respond-10")
-        if plan.complaint:
-            respond_policy = "complaint-stage1-ack"
+        respond_policy = response_policy(plan)
         deadline = self.clocks.deadline(respond_policy, received)
         uow.add_event(
             interaction.id,
@@ -383,8 +460,9 @@ class Pipeline:
             owner_name=owner_name,
             deadline=deadline,
             now=now,
-            resident_name=_first_name(msg.sender_name),
+            resident_name=greeting_name(msg.sender_name),
             hazard_signposts=tuple(sorted({h.signpost for h in result.hazards})),
+            hazards=tuple(h.rule for h in result.hazards),
             officer_away=AwayOfficer(officer.name, officer.on_leave_until)
             if officer is not None and away and officer.on_leave_until is not None
             else None,
@@ -409,11 +487,21 @@ class Pipeline:
             item.id, "processed", None, interaction.id, interaction.reference, acknowledged=True
         )
         handler = self.turn_handlers.get(channel)
+        pressing = urgency in (Urgency.EMERGENCY, Urgency.URGENT)
         if handler is None or not handler(Turn(uow, msg, outcome, result, self, ack)):
-            uow.enqueue(ack, message_id=self._message_id(interaction.reference, "ack"))
+            enqueue_reply(
+                uow,
+                self.settings,
+                ack,
+                now,
+                urgent=pressing,
+                message_id=self._message_id(interaction.reference, "ack"),
+            )
         if plan.complaint:
             stage1 = self.clocks.policy("complaint-stage1-response")
-            uow.enqueue(
+            enqueue_reply(
+                uow,
+                self.settings,
                 OutboundMessage(
                     channel=channel,
                     recipient=msg.sender,
@@ -422,7 +510,7 @@ class Pipeline:
                         stage1_ack_deadline=self.clocks.deadline("complaint-stage1-ack", received),
                         stage1_response_days=int(getattr(stage1, "amount", 10)),
                         now=now,
-                        resident_name=_first_name(msg.sender_name),
+                        resident_name=greeting_name(msg.sender_name),
                     ),
                     idempotency_key=idempotency_key("procedure", channel.value, msg.external_id),
                     subject=f"Our complaints procedure [{interaction.reference}]",
@@ -433,6 +521,7 @@ class Pipeline:
                     kind="procedure",
                     meta={"clock": "complaint-procedure-1"},
                 ),
+                now,
                 message_id=self._message_id(interaction.reference, "procedure"),
             )
         return outcome
@@ -555,17 +644,6 @@ def _officer_for(officers: list[Officer], recipient: str | None) -> Officer | No
 def _is_away(officer: Officer, now: datetime) -> bool:
     back: date | None = officer.on_leave_until
     return back is not None and back > now.date()
-
-
-def _first_name(name: str | None) -> str | None:
-    if not name:
-        return None
-    cleaned = name.strip().strip('"').strip()
-    if not cleaned or "@" in cleaned:
-        return None
-    if "," in cleaned:  # "Smith, Jane"
-        cleaned = cleaned.split(",", 1)[1].strip()
-    return cleaned.split()[0].capitalize() if cleaned else None
 
 
 _SUBJECT_PREFIX = re.compile(

@@ -172,7 +172,8 @@ clocks = sa.Table(
     sa.Column("extended_days", sa.Integer, nullable=False, default=0),
     sa.Column("extension_reason", sa.Text),
     sa.Column("stopped_at", UtcDateTime),
-    sa.Column("outcome", sa.String(20)),
+    sa.Column("outcome", sa.String(20)),  # met, breached, not_met, withdrawn, superseded
+    sa.Column("outcome_reason", sa.Text),
     sa.Column("is_open", sa.Boolean, nullable=False, default=True),
     sa.Index(
         "ix_clocks_open_warn_at",

@@ -8,10 +8,11 @@ from typing import Annotated, Any
 
 import sqlalchemy as sa
 from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from bot.bootstrap import App
-from bot.factories import build_all
+from bot.bootstrap import App, build_routers
+from bot.errors import DoorstepError, http_status
 from bot.runtime import Runtime
 from bot.service.clocks import attention_needed, count_attention_needed
 from bot.service.pipeline import count_by_status
@@ -25,24 +26,12 @@ from bot.web.limits import BodyLimit
 from bot.web.security import SecurityHeaders
 from channels.email.health import mailbox_states
 
-# Areas that add routes build an APIRouter from the App: "module:function". A module that is
-# not there (an area not built yet) is skipped; one that fails to import is an error.
-ROUTER_FACTORIES = (
-    "channels.sms.webhook:build_router",
-    "channels.webchat.server:build_router",
-    "bot.web.dashboard:build_router",
-    "bot.web.appointments:build_router",
-    "bot.web.assistant_api:build_router",
-    "channels.email.graph_webhook:build_router",
-)
-
-
 # Module level: the route's string annotation (postponed evaluation) is resolved here.
 READ_SCOPE = require("read")
 
 
 def _include_area_routers(api: FastAPI, app: App) -> None:
-    for router in build_all(ROUTER_FACTORIES, app):
+    for router in build_routers(app):  # typed factories, in the one wiring point
         api.include_router(router)
 
 
@@ -72,6 +61,12 @@ def create_app(
     # Limits before work: a body is measured while it is read, before any endpoint parses it.
     api.add_middleware(BodyLimit, limits=app.settings.web)
     api.state.doorstep = app
+
+    @api.exception_handler(DoorstepError)
+    async def doorstep_error(_: Request, exc: DoorstepError) -> JSONResponse:
+        # Mapped once (bot.errors.http_status); the message is safe to show.
+        return JSONResponse({"detail": str(exc)}, status_code=http_status(exc))
+
     api.state.runtime = runtime
 
     @api.get("/healthz")

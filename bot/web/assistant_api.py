@@ -9,11 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, Field
 
+from actions.appointment_requests import resident_request, upcoming_for
+from actions.appointments import Context
 from bot.bootstrap import App
 from bot.conversation.service import AssistantError, AssistantService, RequestIn
+from bot.domain.safety import GAS_EMERGENCY, what_to_do_now
+from bot.errors import DoorstepError, http_status
 from bot.web.api_auth import require
 
 
@@ -68,7 +72,7 @@ def build_router(app: App) -> APIRouter:
     def register(body: InteractionRequest) -> dict[str, Any]:
         """Register what the conversation collected (a repair, ASB, a question)."""
         try:
-            return service.register(
+            registered = service.register(
                 body.to_service(
                     body.topic,
                     urgency=body.urgency,
@@ -78,6 +82,9 @@ def build_router(app: App) -> APIRouter:
             ).as_dict()
         except AssistantError as exc:
             raise HTTPException(422, str(exc)) from exc
+        # EMERGENCY: what to do now, from the one set of safety advice, for Rasa to say first.
+        registered["safety"] = what_to_do_now(tuple(body.hazards))
+        return registered
 
     @router.post("/complaint")
     def complaint(body: _Request) -> dict[str, Any]:
@@ -120,6 +127,7 @@ def build_router(app: App) -> APIRouter:
             "name": org.name,
             "phone": org.phone,
             "emergency_phone": org.emergency_phone,
+            "gas_emergency_phone": GAS_EMERGENCY,
             "opening_hours": org.opening_hours_text,
             "website": org.website,
             "self_service_url": org.self_service_url,
@@ -127,31 +135,29 @@ def build_router(app: App) -> APIRouter:
             "office_open": app.clocks.calendar.is_open(app.now()),
         }
 
+    appointment_ctx = Context(app.settings, app.composer, app.clocks, app.now)
+
     @router.get("/appointments")
-    def appointments(request: Request, sender: str, channel: str = "sms") -> dict[str, Any]:
-        """APPT: the resident's coming appointments (from actions.appointments)."""
-        module = service.appointments_module()
-        lookup = getattr(module, "upcoming_for_contact", None) if module else None
-        if lookup is None:
-            raise HTTPException(501, "appointments are not available")
-        found = lookup(app, channel=channel, address=sender)
-        return {"appointments": [dict(a) for a in found]}
+    def appointments(sender: str, channel: str = "sms") -> dict[str, list[dict[str, str]]]:
+        """APPT: the resident's coming appointments (only their own)."""
+        found = upcoming_for(app.engine, appointment_ctx, channel=channel, address=sender)
+        return {"appointments": [a.as_dict() for a in found]}
 
     @router.post("/appointments/{job_reference}")
-    def change_appointment(job_reference: str, body: AppointmentChange) -> dict[str, Any]:
-        """APPT: the resident cancels or asks to change an appointment."""
-        module = service.appointments_module()
-        change = getattr(module, "resident_request", None) if module else None
-        if change is None:
-            raise HTTPException(501, "appointments are not available")
-        result = change(
-            app,
-            job_reference=job_reference,
-            action=body.action,
-            preferred=body.preferred,
-            channel=body.channel,
-            address=body.sender or body.conversation_id,
-        )
-        return dict(result)
+    def change_appointment(job_reference: str, body: AppointmentChange) -> dict[str, str]:
+        """APPT: the resident cancels or asks to change one of their appointments."""
+        try:
+            message = resident_request(
+                app.engine,
+                appointment_ctx,
+                job_reference=job_reference,
+                action=body.action,
+                preferred=body.preferred,
+                channel=body.channel,
+                address=body.sender or body.conversation_id,
+            )
+        except DoorstepError as exc:
+            raise HTTPException(http_status(exc), str(exc)) from exc
+        return {"message": message}
 
     return router

@@ -126,3 +126,13 @@ def turn_handler(settings: Settings) -> TurnHandler:
         return handle_turn(turn)
 
     return handle
+
+
+def keyword_handler(settings: Settings) -> TurnHandler:
+    """HELP, opt-in YES and appointment answers: run before any conversation engine."""
+    from channels.sms.conversation import handle_keywords
+
+    def handle(turn: Any) -> bool:
+        return handle_keywords(turn)
+
+    return handle

@@ -13,16 +13,22 @@ from __future__ import annotations
 import dataclasses
 import logging
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
+from bot.domain.interaction import ClockRules, settlements_on_close
 from bot.domain.model import Channel, OutboundMessage
 from bot.storage import tables as t
+from bot.storage.interactions import SqlInteractions
 from bot.storage.repository import UnitOfWork, idempotency_key
 from channels.sms import gsm
 from channels.sms.optout import Keyword, keyword, single_word
 from channels.sms.quiet import not_before
+
+if TYPE_CHECKING:
+    from bot.service.pipeline import Turn
+    from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +37,10 @@ OPTED_OUT_EVENT = "sms_opted_out"
 PRESSING = ("emergency", "urgent")
 
 
-def handle_turn(turn: Any) -> bool:
-    """True when this step sent (or deliberately withheld) the reply itself."""
+def handle_keywords(turn: Turn) -> bool:
+    """The channel's own words, answered before any conversation engine (built-in or
+    Rasa): HELP / INFO, a YES that opted the number back in, and answers to our
+    appointment texts (YES / NO / a new day). True when one of them was handled."""
     from actions.appointments import handle_reply
 
     msg = turn.message
@@ -45,10 +53,20 @@ def handle_turn(turn: Any) -> bool:
         return True
     if single_word(msg.body) == "YES" and _opted_in_by(uow, msg.external_id):
         if turn.acknowledgement is not None:
-            close_interaction(uow, pipeline.clocks, turn.outcome.interaction_id, now, "opted in")
+            close_interaction(
+                uow, pipeline.clocks, turn.outcome.interaction_id, now, "opted in", answered=False
+            )
         return True
-    if handle_reply(turn):
+    return bool(handle_reply(turn))
+
+
+def handle_turn(turn: Turn) -> bool:
+    """True when this step sent (or deliberately withheld) the reply itself."""
+    if handle_keywords(turn):
         return True
+    pipeline = turn.pipeline
+    now: datetime = pipeline.now()
+    uow: UnitOfWork = turn.uow
     ack = turn.acknowledgement
     if ack is None:
         return False  # a follow-up in a known thread: staff see it; no second acknowledgement
@@ -78,7 +96,7 @@ def _opted_in_by(uow: UnitOfWork, message_sid: str) -> bool:
 
 def enqueue_text(
     uow: UnitOfWork,
-    settings: Any,
+    settings: Settings,
     message: OutboundMessage,
     now: datetime,
     *,
@@ -98,7 +116,7 @@ def enqueue_text(
     return uow.enqueue(dataclasses.replace(message, body=body, not_before=wait, meta=meta))
 
 
-def send_help(turn: Any, now: datetime) -> None:
+def send_help(turn: Turn, now: datetime) -> None:
     """HELP / INFO: who we are and how to reach us, at once (the resident is asking now)."""
     pipeline = turn.pipeline
     msg = turn.message
@@ -124,18 +142,34 @@ def send_help(turn: Any, now: datetime) -> None:
 
 
 def close_interaction(
-    uow: UnitOfWork, clocks: Any, interaction_id: int | None, now: datetime, outcome: str
+    uow: UnitOfWork,
+    clocks: ClockRules,
+    interaction_id: int | None,
+    now: datetime,
+    outcome: str,
+    *,
+    answered: bool = True,
 ) -> None:
-    """An interaction the assistant dealt with completely (HELP, a confirmed appointment):
-    its clocks stop and it leaves the team's queue, with the outcome recorded."""
+    """An interaction the assistant dealt with completely (HELP, a confirmed appointment)
+    leaves the team's queue with the outcome recorded. Its clocks end as what happened: the
+    answer the assistant gave keeps the promises a message keeps (`answered`); a message
+    that was no enquiry (an opt-in) withdraws them; a hazard or complaint clock is never
+    kept this way (bot.domain.interaction.settlements_on_close)."""
     if interaction_id is None:
         return
-    running = tuple(s.clock.policy for s in clocks.open_clocks(uow.conn, interaction_id))
-    if running:
-        clocks.stop(uow.conn, interaction_id, running, now)
-    uow.conn.execute(
-        t.interactions.update()
-        .where(t.interactions.c.id == interaction_id)
-        .values(status="closed", outcome=outcome[:2000], updated_at=now)
+    interactions = SqlInteractions(uow)
+    interaction = interactions.get(interaction_id)
+    if interaction.is_closed:
+        return
+    kind = "answered" if answered else "withdrawn"
+    label = f"dealt with by the assistant: {outcome}"
+    interaction.close(
+        outcome=outcome,
+        text=outcome[:2000],
+        settlements=settlements_on_close(interaction, kind, told=answered, label=label),
+        by="assistant",
+        at=now,
+        told=answered,
+        automatic=True,
     )
-    uow.add_event(interaction_id, "closed_automatically", {"outcome": outcome})
+    interactions.save(interaction)

@@ -21,38 +21,43 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import re
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from actions.acknowledge import AckContext
+from actions.acknowledge import AckContext, without_repeats
 from actions.wording import deadline_in_words, team_in_words
-from bot.domain.model import OutboundMessage
+from bot.domain.model import InboundMessage, OutboundMessage
+from bot.nlu.types import Classification
 from bot.storage import tables as t
+from bot.storage.interactions import SqlInteractions
 from bot.storage.repository import UnitOfWork, idempotency_key
+
+if TYPE_CHECKING:
+    from bot.service.pipeline import Pipeline, Turn
+    from bot.settings import Settings
 
 HANDOFF_EVENT = "handoff_requested"
 PERSON_PAYLOAD = "I would like to talk to a person"
 PERSON_BUTTON = {"title": "Talk to a person", "payload": PERSON_PAYLOAD}
-_PERSON_RE = re.compile(
-    r"\b(a person|real person|human|someone|somebody|an? (agent|adviser|advisor|officer)|"
-    r"member of staff|speak to|talk to|call me back|ring me)\b",
-    re.IGNORECASE,
-)
+# The classifier's intent for "can I talk to a person?" (nlu_data: ask_human).
+HANDOFF_INTENT = "ask_human"
 # Clocks that are about acknowledging, not answering: not the deadline we tell the resident.
 _ACK_POLICIES = ("ack-2", "email-ack-now", "complaint-procedure-1")
 
 
-def wants_person(text: str) -> bool:
-    """'Can I talk to someone?', 'person', 'agent please'."""
-    stripped = text.strip().lower().rstrip("!.?")
-    return stripped in ("person", "agent", "human", "staff") or bool(_PERSON_RE.search(text))
+def wants_person(text: str, classification: Classification | None) -> bool:
+    """HANDOFF from the button (its payload) or the classifier's intent, never from a list
+    of words: "Someone has smashed the window of my front door" is a repair."""
+    if text.strip().casefold() == PERSON_PAYLOAD.casefold():
+        return True
+    return classification is not None and classification.intent == HANDOFF_INTENT
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Handoff:
+    interaction_id: int
     team_name: str
     due_at: datetime
     already: bool
@@ -61,24 +66,25 @@ class Handoff:
 class ChatAssistant:
     """A channel `TurnHandler`; returns True because it always answers itself."""
 
-    def __call__(self, turn: Any) -> bool:
+    def __call__(self, turn: Turn) -> bool:
+        interaction_id = turn.outcome.interaction_id
+        if interaction_id is None:
+            return False  # no case to answer about: the pipeline's own reply stands
         if turn.acknowledgement is not None:
-            self._first(turn)
+            self._first(turn, turn.acknowledgement, interaction_id)
         else:
-            self._follow_up(turn)
+            self._follow_up(turn, interaction_id)
         return True
 
     # ---- the first message: acknowledgement + offer or out-of-hours route -----------------
 
-    def _first(self, turn: Any) -> None:
+    def _first(self, turn: Turn, ack: OutboundMessage, interaction_id: int) -> None:
         pipeline = turn.pipeline
-        ack: OutboundMessage = turn.acknowledgement
         now: datetime = pipeline.now()
         open_now = bool(pipeline.clocks.calendar.is_open(now))
-        interaction_id: int = turn.outcome.interaction_id
         extra: list[str] = []
         buttons: list[dict[str, str]] = []
-        if wants_person(turn.message.body):
+        if wants_person(turn.message.body, turn.classification):
             handoff = request_handoff(turn.uow, pipeline, interaction_id, turn.message, now)
             extra.append(self._handoff_text(turn, handoff, open_now, now))
         elif open_now:
@@ -86,7 +92,7 @@ class ChatAssistant:
             buttons.append(PERSON_BUTTON)
         else:
             extra.append(self._closed_text(turn, ack.body, now))
-        body = "\n".join(part.strip() for part in (ack.body, *extra) if part.strip())
+        body = without_repeats(ack.body, *extra)  # no line said twice
         meta = dict(ack.meta)
         if buttons:
             meta["buttons"] = json.dumps(buttons)
@@ -95,18 +101,17 @@ class ChatAssistant:
 
     # ---- later messages ------------------------------------------------------------------
 
-    def _follow_up(self, turn: Any) -> None:
+    def _follow_up(self, turn: Turn, interaction_id: int) -> None:
         pipeline = turn.pipeline
         now: datetime = pipeline.now()
         open_now = bool(pipeline.clocks.calendar.is_open(now))
-        interaction_id: int = turn.outcome.interaction_id
         text: str = turn.message.body
         buttons: list[dict[str, str]] = []
-        if wants_person(text):
+        if wants_person(text, turn.classification):
             handoff = request_handoff(turn.uow, pipeline, interaction_id, turn.message, now)
             body = self._handoff_text(turn, handoff, open_now, now)
         else:
-            body = self._answer(turn, now, open_now)
+            body = self._answer(turn, interaction_id, now, open_now)
             if open_now and not handoff_requested(turn.uow, interaction_id):
                 buttons.append(PERSON_BUTTON)
         meta = {"buttons": json.dumps(buttons)} if buttons else {}
@@ -124,12 +129,12 @@ class ChatAssistant:
             )
         )
 
-    def _answer(self, turn: Any, now: datetime, open_now: bool) -> str:
+    def _answer(self, turn: Turn, interaction_id: int, now: datetime, open_now: bool) -> str:
         from bot.conversation.service import landlord_answer
 
         pipeline = turn.pipeline
         org = pipeline.settings.organisation
-        row = turn.uow.get_interaction(turn.outcome.interaction_id)
+        row = turn.uow.get_interaction(interaction_id)
         classification = turn.classification
         topic = classification.topic if classification is not None else "general"
         urgency = classification.urgency if classification is not None else "routine"
@@ -143,6 +148,7 @@ class ChatAssistant:
                 deadline=now,
                 now=now,
                 hazard_signposts=tuple(sorted({h.signpost for h in hazards})),
+                hazards=tuple(h.rule for h in hazards),
                 office_open=open_now,
             )
         )
@@ -162,9 +168,9 @@ class ChatAssistant:
             )
         )
 
-    def _handoff_text(self, turn: Any, handoff: Handoff, open_now: bool, now: datetime) -> str:
+    def _handoff_text(self, turn: Turn, handoff: Handoff, open_now: bool, now: datetime) -> str:
         org = turn.pipeline.settings.organisation
-        row = turn.uow.get_interaction(turn.outcome.interaction_id)
+        row = turn.uow.get_interaction(handoff.interaction_id)
         return str(
             turn.pipeline.composer.render(
                 "chat_handoff.txt.j2",
@@ -178,7 +184,7 @@ class ChatAssistant:
             )
         )
 
-    def _closed_text(self, turn: Any, ack_body: str, now: datetime) -> str:
+    def _closed_text(self, turn: Turn, ack_body: str, now: datetime) -> str:
         org = turn.pipeline.settings.organisation
         return str(
             turn.pipeline.composer.render(
@@ -203,50 +209,34 @@ def handoff_requested(uow: UnitOfWork, interaction_id: int) -> bool:
 
 
 def request_handoff(
-    uow: UnitOfWork, pipeline: Any, interaction_id: int, message: Any, now: datetime
+    uow: UnitOfWork, pipeline: Pipeline, interaction_id: int, message: InboundMessage, now: datetime
 ) -> Handoff:
     """HANDOFF: the interaction waits for a person in its team. The team's hand-off clock
     (`handoff-3`, or `handoff-urgent-1` when urgent) is started unless it already runs (a
     chat enquiry starts it when it is opened), and the event tells the dashboard."""
-    from actions.handoff import HANDOFF_POLICIES, handoff_policy
+    from actions.handoff import handoff_policy
 
-    row = uow.get_interaction(interaction_id)
-    running = pipeline.clocks.open_clocks(uow.conn, interaction_id, HANDOFF_POLICIES)
-    if running:
-        due_at = min(s.clock.due_at for s in running)
-    else:
-        clock = pipeline.clocks.start(
-            uow.conn,
-            interaction_id=interaction_id,
-            policy=handoff_policy(row.urgency),
-            at=now,
-            channel=row.channel,
-            topic=row.topic,
-        )
-        due_at = clock.due_at
+    interactions = SqlInteractions(uow)
+    row = interactions.get(interaction_id)
     already = handoff_requested(uow, interaction_id)
-    if not already:
-        uow.conn.execute(
-            t.interactions.update()
-            .where(t.interactions.c.id == interaction_id)
-            .values(status="open", updated_at=now)
-        )
-        uow.add_event(
-            interaction_id,
-            HANDOFF_EVENT,
-            {
-                "conversation_id": message.meta.get("conversation_id") or message.sender,
-                "reason": "resident asked for a person in the web chat",
-                "office_open": bool(pipeline.clocks.calendar.is_open(now)),
-                "team": row.team,
-                "due_at": due_at.isoformat(),
-            },
-        )
+    due_at = row.request_handoff(
+        pipeline.clocks,
+        policy=handoff_policy(row.urgency),
+        reason="resident asked for a person in the web chat",
+        by="resident",
+        at=now,
+        detail={
+            "conversation_id": message.meta.get("conversation_id") or message.sender,
+            "office_open": bool(pipeline.clocks.calendar.is_open(now)),
+        },
+        already=already,
+    )
+    interactions.save(row)
     name = owner_name(uow, pipeline.settings, row.team, row.owner)
-    return Handoff(team_name=name, due_at=due_at, already=already)
+    return Handoff(interaction_id=interaction_id, team_name=name, due_at=due_at, already=already)
 
 
-def owner_name(uow: UnitOfWork, settings: Any, team: str, owner: str | None) -> str:
+def owner_name(uow: UnitOfWork, settings: Settings, team: str, owner: str | None) -> str:
     """HANDOFF: who owns it, as the resident should hear it."""
     if owner:
         from actions.handoff import person_name
@@ -260,7 +250,9 @@ def owner_name(uow: UnitOfWork, settings: Any, team: str, owner: str | None) -> 
         return str(settings.organisation.name)
 
 
-def reply_deadline(uow: UnitOfWork, pipeline: Any, interaction_id: int, now: datetime) -> datetime:
+def reply_deadline(
+    uow: UnitOfWork, pipeline: Pipeline, interaction_id: int, now: datetime
+) -> datetime:
     """The earliest open promise to answer (not merely to acknowledge)."""
     running: list[Any] = [
         s.clock

@@ -36,6 +36,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from bot.bootstrap import App
 from bot.domain.model import Channel
+from bot.domain.safety import GAS_EMERGENCY
 from channels.webchat.adapter import (
     CLIENT_ID_RE,
     SOURCE,
@@ -174,7 +175,7 @@ class ChatServer:
     def demo_page(self) -> str:
         org = self.app.settings.organisation
         return self._env.get_template("demo.html").render(
-            org=org, widget_path=WIDGET_PATH, gas_phone="0800 111 999"
+            org=org, widget_path=WIDGET_PATH, gas_phone=GAS_EMERGENCY
         )
 
 

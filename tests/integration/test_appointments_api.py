@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from bot.bootstrap import bootstrap
 from bot.cli import main
 from bot.domain.model import Channel
+from bot.domain.safety import GAS_ADVICE
 from bot.storage.tables_sms import appointments
 from bot.web.app import create_app
 from channels.base import CollectingSender
@@ -88,6 +89,47 @@ async def test_schedule_update_cancel_and_read(client: httpx.AsyncClient) -> Non
     assert done.status_code == 409  # a cancelled job cannot be completed
 
 
+async def test_the_assistant_sees_and_changes_only_the_residents_own_appointments(
+    client: httpx.AsyncClient,
+) -> None:
+    """/api/assistant/appointments* answered 501 (looked up by name, never there)."""
+    assert (await client.post("/api/appointments", json=JOB, headers=AUTH)).status_code in (
+        200,
+        201,
+    )
+    mine = {"sender": "+447700900456", "channel": "sms"}
+    found = await client.get("/api/assistant/appointments", params=mine, headers=AUTH)
+    assert found.status_code == 200
+    (job,) = found.json()["appointments"]
+    assert job["job_reference"] == "J-2001" and "1 December" in job["when"]
+    other = {"sender": "+447700900999", "channel": "sms"}
+    assert (await client.get("/api/assistant/appointments", params=other, headers=AUTH)).json() == {
+        "appointments": []
+    }
+    request = {"conversation_id": "c-1", "channel": "sms", "action": "cancel"}
+    stranger = await client.post(
+        "/api/assistant/appointments/J-2001",
+        json={**request, "sender": "+447700900999"},
+        headers=AUTH,
+    )
+    assert stranger.status_code == 404  # PRIVACY: not theirs, not touched
+    change = await client.post(
+        "/api/assistant/appointments/J-2001",
+        json={**request, "action": "change", "preferred": "Friday", "sender": "+447700900456"},
+        headers=AUTH,
+    )
+    assert change.status_code == 200 and "contact you" in change.json()["message"]
+    cancel = await client.post(
+        "/api/assistant/appointments/J-2001",
+        json={**request, "sender": "+447700900456"},
+        headers=AUTH,
+    )
+    assert cancel.status_code == 200 and "We have cancelled" in cancel.json()["message"]
+    assert (await client.get("/api/assistant/appointments", params=mine, headers=AUTH)).json() == {
+        "appointments": []
+    }
+
+
 async def test_complete_asks_about_the_work(client: httpx.AsyncClient) -> None:
     await client.post("/api/appointments", json=JOB, headers=AUTH)
     done = await client.post("/api/appointments/J-2001/complete", headers=AUTH)
@@ -157,3 +199,26 @@ def test_csv_without_the_needed_columns_is_a_usage_error(
     csv_file.write_text("job,phone\nJ-1,07700 900123\n", encoding="utf-8")
     assert main(["appointments", "import", str(csv_file)]) == 2
     assert "missing: job_ref" in capsys.readouterr().err
+
+
+async def test_an_emergency_registered_by_the_assistant_comes_with_what_to_do_now(
+    client: httpx.AsyncClient,
+) -> None:
+    """Rasa's emergency reply opens with Doorstep's one set of safety advice."""
+    found = await client.post(
+        "/api/assistant/interactions",
+        json={
+            "conversation_id": "chat-gas",
+            "channel": "webchat",
+            "sender": "chat-gas",
+            "topic": "repair",
+            "urgency": "emergency",
+            "hazards": ["gas"],
+            "summary": "smell of gas in the kitchen",
+        },
+        headers=AUTH,
+    )
+    assert found.status_code == 200, found.text
+    body = found.json()
+    assert body["urgency"] == "emergency"
+    assert body["safety"] == [GAS_ADVICE]

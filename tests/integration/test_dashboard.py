@@ -356,6 +356,26 @@ async def test_reply_goes_out_on_the_channel_the_resident_used(env: Env) -> None
     assert not [m for m in env.sent(Channel.EMAIL) if m.kind == "reply"]
 
 
+async def test_a_staff_text_follows_the_sms_rules(env: Env) -> None:
+    """Outbound policy in one place: a staff reply by text is GSM-7 normalised and its
+    segments counted, like every other text (it used to skip them)."""
+    interaction = env.receive(
+        "sms-rules", channel="sms", body="My boiler is broken", **{"from": "+447700900124"}
+    )
+    await env.login("rita@landlord.example")
+    page = await env.client.get(f"/staff/interactions/{interaction}")
+    nonce = re.search(r'name="nonce" value="([^"]+)"', page.text)
+    assert nonce is not None
+    await env.post(
+        f"/staff/interactions/{interaction}/reply",
+        text="We’ll call you “tomorrow” – thanks",
+        nonce=nonce.group(1),
+    )
+    (row,) = env.outbox(interaction, kind="reply")
+    assert 'We\'ll call you "tomorrow" - thanks' in row.body
+    assert row.meta["encoding"] == "GSM-7" and int(row.meta["segments"]) >= 1
+
+
 async def test_pause_resume_and_close_with_an_outcome(env: Env) -> None:
     interaction = env.receive("pc", body="my boiler is broken")
     await env.login("rita@landlord.example")
@@ -381,6 +401,96 @@ async def test_pause_resume_and_close_with_an_outcome(env: Env) -> None:
     assert len(told) == 1 and "Repair booked" in told[0].body
     assert told[0].channel == "email" and told[0].recipient == "resident@example.net"
     assert env.interaction(interaction).reference not in references_in(await env.html("/staff/"))
+
+
+async def test_closing_as_repair_booked_leaves_the_awaab_clock_not_met(env: Env) -> None:
+    """Honest settlement: booking a repair is not making a hazard safe."""
+    interaction = env.receive("aw", body="I can smell gas in the kitchen")
+    assert env.clocks(interaction)["awaab-emergency"].is_open
+    await env.login("rita@landlord.example")
+    page = await env.html(f"/staff/interactions/{interaction}")
+    assert 'name="settle-awaab-emergency"' in page  # the form asks about each open promise
+    await env.post(
+        f"/staff/interactions/{interaction}/close", outcome="repair_booked", note="", tell="1"
+    )
+    clocks = env.clocks(interaction)
+    assert clocks["awaab-emergency"].outcome == "not_met"
+    assert "Repair booked" in clocks["awaab-emergency"].outcome_reason
+    assert clocks["respond-10"].outcome == "met"  # told: a booked repair is the answer
+    page = await env.html(f"/staff/interactions/{interaction}")
+    assert "not met" in page
+
+
+async def test_staff_record_what_happened_to_each_promise(env: Env) -> None:
+    interaction = env.receive("aw2", body="I can smell gas in the kitchen")
+    await env.login("rita@landlord.example")
+    await env.post(
+        f"/staff/interactions/{interaction}/close",
+        outcome="resolved",
+        note="Engineer made it safe.",
+        tell="",
+        **{"settle-awaab-emergency": "met", "settle-respond-10": "withdrawn"},
+    )
+    clocks = env.clocks(interaction)
+    assert clocks["awaab-emergency"].outcome == "met"
+    assert "rita@landlord.example" in clocks["awaab-emergency"].outcome_reason
+    assert clocks["respond-10"].outcome == "withdrawn"
+
+
+async def test_a_complaint_closed_before_acknowledgement_is_not_met(env: Env) -> None:
+    interaction = env.receive("cc", body="I want to complain", **{"from": "c@example.net"})
+    assert env.clocks(interaction)["complaint-stage1-ack"].is_open
+    await env.login("chris@landlord.example")
+    await env.post(f"/staff/interactions/{interaction}/close", outcome="resolved", tell="1")
+    assert env.interaction(interaction).status == "closed"
+    assert env.clocks(interaction)["complaint-stage1-ack"].outcome == "not_met"
+
+
+async def test_a_message_on_a_closed_case_reopens_it_in_the_owners_queue(env: Env) -> None:
+    interaction = env.receive("ro1", body="my boiler is broken")
+    reference = env.interaction(interaction).reference
+    await env.login("rita@landlord.example")
+    await env.post(f"/staff/interactions/{interaction}/take")
+    await env.post(f"/staff/interactions/{interaction}/close", outcome="repair_booked", tell="1")
+    assert env.interaction(interaction).status == "closed"
+    env.clock.advance(days=2)
+    joined = env.receive(
+        "ro2", subject=f"Re: Your message [{reference}]", body="Thanks. What time tomorrow?"
+    )
+    assert joined == interaction
+    row = env.interaction(interaction)
+    assert row.status == "open" and row.owner == "rita@landlord.example"
+    running = [c for c in env.clocks(interaction).values() if c.is_open]
+    assert [c.policy for c in running] == ["email-3"]  # a response clock, from now
+    notice = env.outbox(interaction, kind="reopened")
+    assert len(notice) == 1
+    assert "opened it again" in notice[0].body and "Rita Repairs" in notice[0].body
+    assert reference in notice[0].body and "will read your message and reply" in notice[0].body
+    assert reference in references_in(await env.html("/staff/"))  # back in the queue
+
+
+async def test_a_message_long_after_closing_opens_a_new_linked_case(env: Env) -> None:
+    interaction = env.receive("rl1", body="my boiler is broken")
+    reference = env.interaction(interaction).reference
+    await env.login("rita@landlord.example")
+    await env.post(f"/staff/interactions/{interaction}/close", outcome="resolved", tell="")
+    env.clock.advance(days=29)
+    later = env.receive(
+        "rl2",
+        subject=f"Re: [{reference}]",
+        body="The boiler is broken again",
+        at=env.clock.current.isoformat(),
+    )
+    assert later != interaction
+    assert env.interaction(interaction).status == "closed"
+    assert env.interaction(later).status == "open"
+    with env.engine.connect() as conn:
+        kinds = {
+            (r.interaction_id, r.kind): r.detail for r in conn.execute(sa.select(t.events)).all()
+        }
+    assert kinds[(interaction, "followed_up")]["new_interaction_id"] == later
+    assert kinds[(later, "follows")]["reference"] == reference
+    assert env.outbox(later, kind="acknowledgement")  # a new enquiry, acknowledged as one
 
 
 async def test_resident_history_across_channels(env: Env) -> None:

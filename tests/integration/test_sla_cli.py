@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -364,3 +364,71 @@ def test_report_on_an_empty_database(config: Path, capsys: pytest.CaptureFixture
     with engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(t.clocks)).scalar_one() == 0
     engine.dispose()
+
+
+def test_report_counts_promises_as_they_were_settled(
+    config: Path,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Closing keeps no promise: a case closed as "Repair booked" with an open
+    awaab-emergency clock, and a complaint closed before it was acknowledged, are missed,
+    not 100 % met; a withdrawn promise counts neither way."""
+    engine = create_engine(database_url)
+    migrate(engine)
+
+    def settled(policy: str, due: datetime, stopped: datetime, outcome: str) -> dict[str, object]:
+        return {
+            "interaction_id": 1,
+            "policy": policy,
+            "promise": PRESETS[policy].promise,
+            "channel": "email",
+            "topic": "repair",
+            "started_at": due - timedelta(days=1),
+            "due_at": due,
+            "warn_at": due,
+            "paused_seconds": 0.0,
+            "extended_days": 0,
+            "stopped_at": stopped,
+            "outcome": outcome,
+            "outcome_reason": "closed as Repair booked",
+            "is_open": False,
+        }
+
+    with engine.begin() as conn:
+        conn.execute(t.contacts.insert(), [{"id": 1, "name": "Resident", "needs": []}])
+        conn.execute(
+            t.interactions.insert(),
+            [
+                {
+                    "id": 1,
+                    "reference": "DS-2024-000002",
+                    "contact_id": 1,
+                    "channel": "email",
+                    "topic": "repair",
+                    "urgency": "emergency",
+                    "team": "repairs",
+                    "status": "closed",
+                }
+            ],
+        )
+        conn.execute(
+            t.clocks.insert(),
+            [
+                settled("awaab-emergency", at(10, 6), at(10, 5), "not_met"),
+                settled("complaint-stage1-ack", at(10, 9), at(10, 5), "not_met"),
+                settled("respond-10", at(10, 20), at(10, 5), "withdrawn"),
+                settled("email-3", at(10, 8), at(10, 5), "met"),
+            ],
+        )
+    engine.dispose()
+    monkeypatch.setenv("DOORSTEP_DATABASE_URL", database_url)
+    assert run(config, "report", "--from", "2024-10-01", "--to", "2024-11-01") == 0
+    out = capsys.readouterr().out.splitlines()
+    rows = {line.split("  ")[0]: line.split() for line in out if line and "  " in line}
+    assert rows["awaab-emergency"] == ["awaab-emergency", "0", "1", "0.0%"]
+    assert rows["complaint-stage1-ack"] == ["complaint-stage1-ack", "0", "1", "0.0%"]
+    assert rows["email-3"] == ["email-3", "1", "0", "100.0%"]
+    assert rows["respond-10"] == ["respond-10", "0", "0", "-"]  # withdrawn: set aside
+    assert rows["2-ten: full response in 10 working days"][-3:] == ["0", "0", "-"]

@@ -154,6 +154,8 @@ def test_asking_for_a_person_in_office_hours_hands_over(engine: sa.Engine) -> No
         handoff = c.reply()
         assert "I have asked the Repairs team to pick this up" in handoff["text"]
         assert "They will reply here by" in handoff["text"]
+        # In office hours, the number to call now as well as the honest deadline.
+        assert f"call us on {settings.organisation.phone}" in handoff["text"]
         c.say("m3", "Can I speak to someone please")
         again = c.reply()
         assert "You have already asked for a person" in again["text"]
@@ -178,7 +180,8 @@ def test_out_of_hours_says_when_and_gives_the_emergency_route(engine: sa.Engine)
         c.say("m1", "There is a leak under my sink")
         text = c.reply()["text"]
     org = settings.organisation
-    assert "Our office is closed now" in text
+    assert text.count("Our office is closed now.") == 1  # it used to be said twice
+    assert text.count(org.emergency_phone) == 1
     assert f"We are open {org.opening_hours_text}" in text
     assert org.emergency_phone in text
     assert "call 999" in text

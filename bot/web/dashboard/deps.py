@@ -34,6 +34,7 @@ from starlette.concurrency import run_in_threadpool
 from actions import replies
 from actions.replies import ActionError, Actor
 from actions.wording import LONDON
+from bot.domain.interaction import SETTLEMENT_CHOICES
 from bot.storage.repository import UnitOfWork
 from bot.web.dashboard import audit, auth, queries
 from bot.web.dashboard.auth import StaffUser
@@ -89,6 +90,7 @@ def build_templates() -> Jinja2Templates:
     templates.env.globals["VIEW_NAMES"] = queries.VIEW_NAMES
     templates.env.globals["STATE_NAMES"] = queries.STATE_NAMES
     templates.env.globals["OUTCOMES"] = replies.OUTCOMES
+    templates.env.globals["SETTLEMENT_CHOICES"] = SETTLEMENT_CHOICES
     return templates
 
 

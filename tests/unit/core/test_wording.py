@@ -104,3 +104,18 @@ def test_readability_scores_known_sentences() -> None:
     assert flesch_reading_ease("The cat sat on the mat.") > 100
     hard = "The Australian platypus is seemingly a hybrid of a mammal and reptilian creature."
     assert 10 < flesch_kincaid_grade(hard) < 14  # published figure for this sentence: 11.3
+
+
+def test_no_sentence_is_said_twice() -> None:
+    from actions.acknowledge import without_repeats
+
+    joined = without_repeats(
+        "Thank you. Our office is closed now. For an emergency repair, call 0300.",
+        "Our office is closed now. We are open 9 to 5.\nIf anyone is in danger, call 999.",
+    )
+    assert joined.count("Our office is closed now.") == 1
+    assert joined.splitlines() == [
+        "Thank you. Our office is closed now. For an emergency repair, call 0300.",
+        "We are open 9 to 5.",
+        "If anyone is in danger, call 999.",
+    ]

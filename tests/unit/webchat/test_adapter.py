@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.domain.model import Channel
+from bot.nlu.types import Classification
 from channels.base import InvalidPayloadError
 from channels.webchat.adapter import ChatPayload, decode, encode_payload
 from channels.webchat.assistant import wants_person
@@ -57,17 +58,23 @@ def test_a_bad_client_id_is_refused() -> None:
         decode(encode_payload(_payload(client_id="has spaces")), "webchat")
 
 
+def _said(intent: str) -> Classification:
+    return Classification(topic="general", urgency="routine", intent=intent)
+
+
+def test_asking_for_a_person_is_the_button_or_the_classifiers_intent() -> None:
+    assert wants_person("I would like to talk to a person", None)  # the button's payload
+    assert wants_person("Can I talk to someone?", _said("ask_human"))
+
+
 @pytest.mark.parametrize(
     "text",
-    ["person", "Agent!", "Can I talk to someone?", "I want to speak to a human", "call me back"],
+    ["Someone has smashed the window of my front door", "talk to my neighbour", "personal"],
 )
-def test_asking_for_a_person(text: str) -> None:
-    assert wants_person(text)
-
-
-@pytest.mark.parametrize("text", ["My boiler is broken", "personal details", "the agent of damp"])
-def test_not_asking_for_a_person(text: str) -> None:
-    assert not wants_person(text)
+def test_words_alone_never_hand_off(text: str) -> None:
+    """Hand-off by keyword answered a break-in with the reference and 999, each twice."""
+    assert not wants_person(text, _said("report_repair"))
+    assert not wants_person(text, None)
 
 
 def test_rate_limiter_allows_n_per_minute_per_session() -> None:

@@ -244,6 +244,7 @@ def upgrade() -> None:
         sa.Column("extension_reason", sa.Text(), nullable=True),
         sa.Column("stopped_at", bot.storage.tables.UtcDateTime(timezone=True), nullable=True),
         sa.Column("outcome", sa.String(length=20), nullable=True),
+        sa.Column("outcome_reason", sa.Text(), nullable=True),
         sa.Column("is_open", sa.Boolean(), nullable=False),
         sa.ForeignKeyConstraint(
             ["interaction_id"],

@@ -72,6 +72,7 @@ def build(ctx: Dashboard) -> APIRouter:
                         ),
                         "left": queries.time_left(s.clock.due_at, now),
                         "outcome": s.clock.outcome,
+                        "outcome_reason": s.clock.outcome_reason,
                         "extended_days": s.clock.extended_days,
                         "extension_reason": s.clock.extension_reason,
                         "stopped_at": s.clock.stopped_at,
@@ -162,6 +163,12 @@ def build(ctx: Dashboard) -> APIRouter:
         tell: Annotated[str, Form()] = "",
     ) -> RedirectResponse:
         now = ctx.app.now()
+        # What happened to each open promise: one field per clock, "settle-<policy>".
+        settlements = {
+            key.removeprefix("settle-"): str(value)
+            for key, value in (await request.form()).multi_items()
+            if key.startswith("settle-") and isinstance(value, str)
+        }
 
         def do(uow: UnitOfWork) -> str:
             replies.close_case(
@@ -173,6 +180,7 @@ def build(ctx: Dashboard) -> APIRouter:
                 tell_resident=bool(tell),
                 actor=actor(user),
                 now=now,
+                settlements=settlements,
             )
             return "Closed."
 
