@@ -23,7 +23,10 @@ MS_ENV = {
 
 @pytest.fixture(autouse=True)
 def _no_config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("DOORSTEP_CONFIG", str(tmp_path / "none.yml"))
+    # An empty file: only the environment speaks (a named file that is missing is an error).
+    empty = tmp_path / "empty.yml"
+    empty.write_text("", encoding="utf-8")
+    monkeypatch.setenv("DOORSTEP_CONFIG", str(empty))
 
 
 def _env(monkeypatch: pytest.MonkeyPatch, values: dict[str, str]) -> None:
