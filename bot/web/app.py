@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from fastapi import FastAPI, HTTPException
 
 from bot.bootstrap import App
+from bot.domain.model import Channel
 from bot.factories import build_all
 from bot.runtime import Runtime
 from bot.service.clocks import attention_needed, count_attention_needed
@@ -20,6 +21,7 @@ from bot.storage import tables as t
 # not there (an area not built yet) is skipped; one that fails to import is an error.
 ROUTER_FACTORIES = (
     "channels.sms.webhook:build_router",
+    "channels.social.webhook:build_router",
     "channels.webchat.server:build_router",
     "bot.web.dashboard:build_router",
     "bot.web.appointments:build_router",
@@ -30,6 +32,15 @@ ROUTER_FACTORIES = (
 def _include_area_routers(api: FastAPI, app: App) -> None:
     for router in build_all(ROUTER_FACTORIES, app):
         api.include_router(router)
+
+
+def _channel_health(app: App) -> dict[str, dict[str, str]]:
+    found: dict[str, dict[str, str]] = {}
+    for channel in Channel:
+        health = getattr(app.senders.find(channel), "health", None)
+        if callable(health) and (state := health()):
+            found[channel.value] = state
+    return found
 
 
 def create_app(
@@ -73,6 +84,8 @@ def create_app(
                     {"name": p.name, "pid": p.pid, "restarts": p.restarts}
                     for p in runtime.email_senders
                 ],
+                # A channel's own word on its health (an expired social page token).
+                "channels": _channel_health(app),
             }
 
     @api.get("/api/quarantine")
