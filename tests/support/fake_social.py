@@ -84,6 +84,17 @@ class FakeSocial:
             time.sleep(0.02)
         raise AssertionError(f"expected {count} calls, got {len(self.calls)}: {self.calls}")
 
+    def wait_for_recipient(self, recipient: str, timeout: float = 10.0) -> Call:
+        """The first call that sends to `recipient` (a page-scoped or X id)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                for call in self.calls:
+                    if call.body.get("recipient", {}).get("id") == recipient:
+                        return call
+            time.sleep(0.005)
+        raise AssertionError(f"nothing was sent to {recipient} in {timeout} s")
+
     @property
     def graph_url(self) -> str:
         return f"{self.url}/{VERSION}"
