@@ -127,7 +127,9 @@ def _requests(url: str, n: int, prefix: str) -> list[tuple[str, dict[str, str]]]
     return out
 
 
-def _prepare(url: str, requests: list[tuple[str, dict[str, str]]]) -> list[bytes]:
+def _prepare(
+    url: str, requests: list[tuple[str, dict[str, str]]], path: str = "/webhooks/twilio/sms"
+) -> list[bytes]:
     host = url.removeprefix("http://")
     prepared = []
     for content, headers in requests:
@@ -135,8 +137,7 @@ def _prepare(url: str, requests: list[tuple[str, dict[str, str]]]) -> list[bytes
         head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
         prepared.append(
             (
-                f"POST /webhooks/twilio/sms HTTP/1.1\r\nHost: {host}\r\n{head}"
-                f"Content-Length: {len(body)}\r\n\r\n"
+                f"POST {path} HTTP/1.1\r\nHost: {host}\r\n{head}Content-Length: {len(body)}\r\n\r\n"
             ).encode()
             + body
         )
@@ -158,7 +159,9 @@ async def _exchange(
         raise RuntimeError(f"webhook answered {status}")
 
 
-async def _load(url: str, requests: list[tuple[str, dict[str, str]]]) -> tuple[float, list[float]]:
+async def _load(
+    url: str, requests: list[tuple[str, dict[str, str]]], path: str = "/webhooks/twilio/sms"
+) -> tuple[float, list[float]]:
     """Saturation: post every request over CONCURRENCY keep-alive connections, each sending
     its next request as soon as the last is answered; (elapsed, latencies).
 
@@ -167,7 +170,7 @@ async def _load(url: str, requests: list[tuple[str, dict[str, str]]]) -> tuple[f
     more CPU per request than the server does, which would measure the client instead.
     """
     host, port = url.removeprefix("http://").split(":")
-    pending = iter(_prepare(url, requests))
+    pending = iter(_prepare(url, requests, path))
     latencies: list[float] = []
 
     async def connection() -> None:
@@ -186,12 +189,15 @@ async def _load(url: str, requests: list[tuple[str, dict[str, str]]]) -> tuple[f
 
 
 async def _paced(
-    url: str, requests: list[tuple[str, dict[str, str]]], rate: float
+    url: str,
+    requests: list[tuple[str, dict[str, str]]],
+    rate: float,
+    path: str = "/webhooks/twilio/sms",
 ) -> tuple[float, list[float]]:
     """Open loop: request i is due at start + i/rate, whatever happened to the others, and
     its latency counts from when it was due (so a stalled server cannot hide its queue)."""
     host, port = url.removeprefix("http://").split(":")
-    prepared = _prepare(url, requests)
+    prepared = _prepare(url, requests, path)
     connections: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = asyncio.Queue()
     for _ in range(64):
         connections.put_nowait(await asyncio.open_connection(host, int(port)))

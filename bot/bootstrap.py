@@ -215,10 +215,12 @@ def build_routers(app: App) -> list[APIRouter]:
     from bot.web import appointments, assistant_api, dashboard
     from channels.email import graph_webhook
     from channels.sms import webhook
+    from channels.social import webhook as social_webhook
     from channels.webchat import server
 
     routers = [
         webhook.build_router(app),
+        social_webhook.build_router(app),
         server.build_router(app),
         dashboard.build_router(app),
         appointments.build_router(app),

@@ -390,6 +390,45 @@ class Cases(_Model):
     reopen_window_days: int = Field(default=28, ge=0)
 
 
+class MetaSocial(_Model):
+    """Facebook Messenger, Instagram and the Page's comments (channels/social)."""
+
+    app_secret: str | None = Field(default=None, repr=False)  # signs every webhook
+    verify_token: str | None = Field(default=None, repr=False)  # the subscription handshake
+    page_access_token: str | None = Field(default=None, repr=False)
+    page_id: str | None = None
+    instagram_id: str | None = None
+    # Meta's Graph API with a pinned version; tests point it at a local fake.
+    graph_url: str = "https://graph.facebook.com/v21.0"
+
+
+class XSocial(_Model):
+    """X direct messages and mentions: optional and off by default (a paid API)."""
+
+    enabled: bool = False
+    consumer_secret: str | None = Field(default=None, repr=False)  # webhook CRC and signatures
+    bearer_token: str | None = Field(default=None, repr=False)  # user-context token to send
+    account_id: str | None = None  # our own X user id (its own posts are never answered)
+    api_url: str = "https://api.x.com"
+
+
+class Social(_Model):
+    """Social media (SOCIAL, SAME-CHANNEL in domain.md)."""
+
+    meta: MetaSocial = Field(default_factory=MetaSocial)
+    x: XSocial = Field(default_factory=XSocial)
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)  # refused before it is read
+    # SOCIAL: staff replies are signed with the officer's first name or initials.
+    signature: Literal["first_name", "initials", "none"] = "first_name"
+    hide_abusive_comments: bool = True  # ABUSE: house rules; hidden and shown to staff
+    abusive_words: list[str] = Field(default_factory=list)  # added to the built-in list
+    send_timeout_seconds: float = Field(default=10.0, gt=0)
+
+    @property
+    def meta_enabled(self) -> bool:
+        return bool(self.meta.app_secret)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="DOORSTEP_", env_nested_delimiter="__", extra="forbid", case_sensitive=False
@@ -416,6 +455,7 @@ class Settings(BaseSettings):
     web: WebLimits = Field(default_factory=WebLimits)
     api: Api = Field(default_factory=Api)
     cases: Cases = Field(default_factory=Cases)
+    social: Social = Field(default_factory=Social)
     # Secrets: environment only (DOORSTEP_TWILIO_AUTH_TOKEN, DOORSTEP_SECRET_KEY, ...).
     twilio_account_sid: str | None = None
     twilio_auth_token: str | None = Field(default=None, repr=False)

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bot.bootstrap import App, build_routers
+from bot.domain.model import Channel
 from bot.errors import DoorstepError, http_status
 from bot.runtime import Runtime
 from bot.service.clocks import attention_needed, count_attention_needed
@@ -33,6 +34,15 @@ READ_SCOPE = require("read")
 def _include_area_routers(api: FastAPI, app: App) -> None:
     for router in build_routers(app):  # typed factories, in the one wiring point
         api.include_router(router)
+
+
+def _channel_health(app: App) -> dict[str, dict[str, str]]:
+    found: dict[str, dict[str, str]] = {}
+    for channel in Channel:
+        health = getattr(app.senders.find(channel), "health", None)
+        if callable(health) and (state := health()):
+            found[channel.value] = state
+    return found
 
 
 def create_app(
@@ -93,6 +103,8 @@ def create_app(
                 ],
                 # Each mailbox's intake: connected, or what is wrong (a refused secret...).
                 "mailboxes": mailbox_states(app.extras),
+                # A channel's own word on its health (an expired social page token).
+                "channels": _channel_health(app),
             }
 
     # Quarantined messages can hold anything a resident wrote: admins only, among staff.

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 WEBHOOK_PREFIX = "/webhooks/"
+SOCIAL_WEBHOOKS = ("/webhooks/meta", "/webhooks/x")
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
@@ -101,6 +102,9 @@ class BodyLimit:
         self.limits = limits
 
     def limit_for(self, path: str) -> int:
+        if path.startswith(SOCIAL_WEBHOOKS):
+            # Meta batches many events in one signed post; the general limit still holds.
+            return self.limits.max_body_bytes
         if path.startswith(WEBHOOK_PREFIX):
             return self.limits.webhook_max_body_bytes
         return self.limits.max_body_bytes
