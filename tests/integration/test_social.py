@@ -17,6 +17,7 @@ from bot.domain.model import Channel, OutboundMessage
 from bot.settings import Settings
 from bot.storage import tables as t
 from bot.storage.repository import UnitOfWork
+from bot.web.api_tokens import add_token
 from bot.web.app import create_app
 from channels.social.adapter import make_decoder, sender, turn_handler
 from tests.fakes import FakeClock, KeywordClassifier
@@ -297,5 +298,8 @@ async def test_an_expired_page_token_is_a_clear_state_and_the_message_is_kept(
     await harness.settle()
     (row,) = harness.rows(t.outbox)
     assert row.status == "pending"  # kept for retry once the token is renewed
-    status = (await harness.client.get("/api/status")).json()
+    with harness.app.engine.begin() as conn:
+        _, token = add_token(conn, name="monitoring", scope="read", now=MONDAY_10)
+    auth = {"Authorization": f"Bearer {token}"}
+    status = (await harness.client.get("/api/status", headers=auth)).json()
     assert "renew" in status["channels"]["social"]["meta"]
