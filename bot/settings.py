@@ -217,6 +217,14 @@ class Rasa(_Model):
     timeout_seconds: float = 5.0
 
 
+class PerformanceSettings(_Model):
+    """Published figures (MONITOR): the staff performance page and the public page."""
+
+    homes: int | None = Field(default=None, ge=1)  # CH01: complaints per 1,000 homes
+    public_page: bool = False  # "How we are doing" at /performance, linkable from the website
+    public_months: int = Field(default=12, ge=1, le=36)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="DOORSTEP_", env_nested_delimiter="__", extra="forbid", case_sensitive=False
@@ -239,6 +247,7 @@ class Settings(BaseSettings):
     webchat: Webchat = Field(default_factory=Webchat)
     dashboard: Dashboard = Field(default_factory=Dashboard)
     rasa: Rasa = Field(default_factory=Rasa)
+    performance: PerformanceSettings = Field(default_factory=PerformanceSettings)
     # Secrets: environment only (DOORSTEP_TWILIO_AUTH_TOKEN, DOORSTEP_SECRET_KEY, ...).
     twilio_account_sid: str | None = None
     twilio_auth_token: str | None = Field(default=None, repr=False)

@@ -24,6 +24,7 @@ ROUTER_FACTORIES = (
     "bot.web.dashboard:build_router",
     "bot.web.appointments:build_router",
     "bot.web.assistant_api:build_router",
+    "bot.web.public:build_router",
 )
 
 
