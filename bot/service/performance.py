@@ -10,7 +10,7 @@ volume by channel and hour, CH01 and the list of breaches are small queries of t
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -123,29 +123,6 @@ def _seconds(dialect: str, later: Any, earlier: Any) -> Any:
     return sa.func.extract("epoch", later - earlier)
 
 
-def _decision(c: Any, cutoff: datetime) -> tuple[Any, Any]:
-    """(when the clock was decided, its verdict) as SQL: `sla.reports.decided_in`'s rule."""
-    stopped = c.stopped_at.is_not(None)
-    set_aside = c.outcome.in_(("withdrawn", "superseded"))
-    decided_at = sa.case(
-        (sa.and_(stopped, c.outcome == "not_met", c.due_at < c.stopped_at), c.due_at),
-        (
-            sa.and_(stopped, c.outcome.in_(("met", "not_met", "withdrawn", "superseded"))),
-            c.stopped_at,
-        ),
-        (stopped, c.due_at),
-        (sa.and_(c.paused_at.is_not(None), c.paused_at <= c.due_at), sa.null()),
-        (c.due_at < sa.literal(cutoff, t.UtcDateTime), c.due_at),
-        else_=sa.null(),
-    )
-    verdict = sa.case(
-        (sa.and_(stopped, c.outcome == "met"), sa.literal(MET)),
-        (sa.and_(stopped, set_aside), sa.literal(ASIDE)),
-        else_=sa.literal(MISSED),
-    )
-    return decided_at, verdict
-
-
 def _filtered(query: Any, filters: Filters, c: Any, i: Any) -> Any:
     if filters.team:
         query = query.where(i.team == filters.team)
@@ -173,29 +150,65 @@ def compute(
     label: Callable[[str], str] = lambda policy: policy,
 ) -> Performance:
     dialect = conn.dialect.name
-    c, i = t.clocks.c, t.interactions.c
     cutoff = min(end, now)
-    decided_at, verdict = _decision(c, cutoff)
-    day = _day(dialect, decided_at)
-    # Every clock decided in the period lies in it by its stop or its due time: a range on
-    # each lets the database use their indexes before it evaluates the CASE.
-    rough = sa.or_(_in_period(c.stopped_at, start, end), _in_period(c.due_at, start, end))
-    grouped = (
+    decided = _decided_cte(dialect, start, end, cutoff, filters)
+    d = decided.c
+    day = _day(dialect, d.decided_at)
+    none = sa.literal(None, sa.String)
+    # One statement, one pass over the period's clocks: a UNION ALL of small groupings
+    # (promise by day for the trend; channel, topic and team; the time-to-keep bins),
+    # rather than one grouping by everything, which has more groups than rows.
+    parts = [
         sa.select(
-            c.policy,
-            c.promise,
-            c.channel,
-            c.topic,
-            i.team,
+            sa.literal("policy").label("kind"),
+            d.policy.label("a"),
+            d.promise.label("b"),
             day.label("day"),
-            verdict.label("verdict"),
+            d.verdict,
             sa.func.count().label("n"),
+        ).group_by(d.policy, d.promise, day, d.verdict)
+    ]
+    for name in GROUPINGS:
+        column = getattr(d, name)
+        parts.append(
+            sa.select(sa.literal(name), column, none, none, d.verdict, sa.func.count()).group_by(
+                column, d.verdict
+            )
         )
-        .select_from(t.clocks.join(t.interactions, c.interaction_id == i.id))
-        .where(rough, _in_period(decided_at, start, end))
-        .group_by(c.policy, c.promise, c.channel, c.topic, i.team, day, verdict)
+    seconds = _seconds(dialect, d.stopped_at, d.started_at)
+    bins = sa.case(
+        *((seconds < upper, sa.literal(label)) for label, upper in TIME_BINS[:-1]),
+        else_=sa.literal(TIME_BINS[-1][0]),
     )
-    rows = conn.execute(_filtered(grouped, filters, c, i)).all()
+    parts.append(
+        sa.select(sa.literal("time"), d.policy, bins, none, d.verdict, sa.func.count())
+        .where(
+            d.outcome.in_(("met", "breached")),
+            d.stopped_at.is_not(None),
+            d.policy.in_(ACK_POLICIES + RESPONSE_POLICIES),
+        )
+        .group_by(d.policy, bins, d.verdict)
+    )
+    if breaches_limit > 0:
+        # The latest breaches ride on the same pass: their clock ids, details fetched after.
+        latest = (
+            sa.select(d.id, d.decided_at)
+            .where(d.verdict == MISSED)
+            .order_by(d.decided_at.desc())
+            .limit(breaches_limit)
+            .subquery()
+        )
+        parts.append(
+            sa.select(
+                sa.literal("breach"),
+                sa.cast(latest.c.id, sa.String),
+                none,
+                none,
+                none,
+                sa.literal(0),
+            )
+        )
+    rows = conn.execute(sa.union_all(*parts)).all()
 
     to_bucket = week_start if bucket == "week" else month_start
     buckets = _buckets(start, end, to_bucket)
@@ -204,15 +217,23 @@ def compute(
     figure_of = {p: f.id for f in FIGURES for p in f.policies}
     figure_tally: dict[str, Tally] = defaultdict(Tally)
     trend: dict[str, dict[date, Tally]] = {f.id: defaultdict(Tally) for f in FIGURES}
-    for row in rows:
-        n, v = int(row.n), str(row.verdict)
-        policy_tally[(row.policy, row.promise)].add(v, n)
-        for name in GROUPINGS:
-            group_tally[name][str(getattr(row, name) or "-")].add(v, n)
-        figure = figure_of.get(row.policy)
-        if figure is not None:
-            figure_tally[figure].add(v, n)
-            trend[figure][to_bucket(date.fromisoformat(str(row.day)))].add(v, n)
+    ack_bins: Counter[str] = Counter()
+    response_bins: Counter[str] = Counter()
+    breach_ids: list[int] = []
+    for kind, first, second, when, verdict_, n in rows:
+        n, v = int(n), str(verdict_)
+        if kind == "policy":
+            policy_tally[(first, second)].add(v, n)
+            figure = figure_of.get(first)
+            if figure is not None:
+                figure_tally[figure].add(v, n)
+                trend[figure][to_bucket(date.fromisoformat(str(when)))].add(v, n)
+        elif kind == "breach":
+            breach_ids.append(int(first))
+        elif kind == "time":
+            (ack_bins if first in ACK_POLICIES else response_bins)[str(second)] += n
+        else:
+            group_tally[kind][str(first or "-")].add(v, n)
 
     perf = Performance(
         start=start,
@@ -225,12 +246,12 @@ def compute(
         buckets=buckets,
         by_policy=sorted((p, promise, tally) for (p, promise), tally in policy_tally.items()),
         by_group={g: sorted(v.items()) for g, v in group_tally.items()},
-        ack_times=_durations(conn, ACK_POLICIES, start, end, filters),
-        response_times=_durations(conn, RESPONSE_POLICIES, start, end, filters),
+        ack_times=[(label, ack_bins[label]) for label, _ in TIME_BINS],
+        response_times=[(label, response_bins[label]) for label, _ in TIME_BINS],
         volume=_volume(conn, start, end, filters),
     )
     perf.ch01 = _ch01(conn, start, end, filters, homes)
-    perf.breaches = _breaches(conn, start, end, cutoff, filters, breaches_limit)
+    perf.breaches = _breaches(conn, breach_ids)
     return perf
 
 
@@ -246,32 +267,39 @@ def _buckets(start: datetime, end: datetime, to_bucket: Callable[[date], date]) 
     return found
 
 
-def _durations(
-    conn: sa.Connection,
-    policies: Iterable[str],
-    start: datetime,
-    end: datetime,
-    filters: Filters,
-) -> list[tuple[str, int]]:
-    """How long kept promises took, from start to stop, as counts per bin."""
+def _decided_cte(
+    dialect: str, start: datetime, end: datetime, cutoff: datetime, filters: Filters
+) -> Any:
+    """The clocks decided in [start, end) and how (met, missed, set aside): the stored
+    `settled_at` and `verdict` (kept by the database from the clock's own columns), and for
+    an open clock the test that its due time has passed unpaused by `cutoff`.
+    Materialised, so the groupings that read it share one pass over the index."""
     c, i = t.clocks.c, t.interactions.c
-    seconds = _seconds(conn.dialect.name, c.stopped_at, c.started_at)
-    bins = sa.case(
-        *((seconds < upper, sa.literal(label)) for label, upper in TIME_BINS[:-1]),
-        else_=sa.literal(TIME_BINS[-1][0]),
+    counted = sa.or_(
+        c.stopped_at.is_not(None),
+        sa.and_(
+            c.due_at < sa.literal(cutoff, t.UtcDateTime),
+            sa.or_(c.paused_at.is_(None), c.paused_at > c.due_at),
+        ),
     )
-    query = (
-        sa.select(bins.label("bin"), sa.func.count().label("n"))
-        .select_from(t.clocks.join(t.interactions, c.interaction_id == i.id))
-        .where(
-            c.policy.in_(tuple(policies)),
-            c.outcome.in_(("met", "breached")),
-            _in_period(c.stopped_at, start, end),
+    inner = (
+        sa.select(
+            c.id,
+            c.policy,
+            c.promise,
+            c.channel,
+            c.topic,
+            i.team,
+            c.settled_at.label("decided_at"),
+            c.verdict,
+            c.started_at,
+            c.stopped_at,
+            c.outcome,
         )
-        .group_by(bins)
+        .select_from(t.clocks.join(t.interactions, c.interaction_id == i.id))
+        .where(_in_period(c.settled_at, start, end), counted)
     )
-    counts = {str(r.bin): int(r.n) for r in conn.execute(_filtered(query, filters, c, i))}
-    return [(label, counts.get(label, 0)) for label, _ in TIME_BINS]
+    return _filtered(inner, filters, c, i).cte("decided").prefix_with("MATERIALIZED")
 
 
 def _volume(
@@ -292,9 +320,10 @@ def _volume(
     if filters.topic:
         query = query.where(i.topic == filters.topic)
     volume: dict[str, list[int]] = {}
-    for row in conn.execute(query):
-        utc = datetime.strptime(str(row.hour), "%Y-%m-%d %H").replace(tzinfo=UTC)
-        volume.setdefault(str(row.channel), [0] * 24)[utc.astimezone(LONDON).hour] += int(row.n)
+    for channel, stamp, n in conn.execute(query):
+        text = str(stamp)  # "YYYY-MM-DD HH" in UTC; strptime costs more than the query
+        utc = datetime(int(text[:4]), int(text[5:7]), int(text[8:10]), int(text[11:13]), tzinfo=UTC)
+        volume.setdefault(str(channel), [0] * 24)[utc.astimezone(LONDON).hour] += int(n)
     return dict(sorted(volume.items()))
 
 
@@ -325,19 +354,14 @@ def _ch01(
     }
 
 
-def _breaches(
-    conn: sa.Connection,
-    start: datetime,
-    end: datetime,
-    cutoff: datetime,
-    filters: Filters,
-    limit: int,
-) -> list[Breach]:
+def _breaches(conn: sa.Connection, ids: list[int]) -> list[Breach]:
+    """The breached clocks' details, latest first (`ids` come in that order)."""
+    if not ids:
+        return []
     c, i = t.clocks.c, t.interactions.c
-    decided_at, verdict = _decision(c, cutoff)
-    rough = sa.or_(_in_period(c.stopped_at, start, end), _in_period(c.due_at, start, end))
     query = (
         sa.select(
+            c.id,
             i.reference,
             c.policy,
             c.promise,
@@ -348,12 +372,10 @@ def _breaches(
             c.outcome_reason,
         )
         .select_from(t.clocks.join(t.interactions, c.interaction_id == i.id))
-        .where(rough, _in_period(decided_at, start, end), verdict == MISSED)
-        .order_by(c.due_at.desc())
-        .limit(limit)
+        .where(c.id.in_(ids))
     )
-    return [
-        Breach(
+    found = {
+        r.id: Breach(
             r.reference,
             r.policy,
             r.promise,
@@ -363,5 +385,6 @@ def _breaches(
             r.outcome,
             r.outcome_reason,
         )
-        for r in conn.execute(_filtered(query, filters, c, i))
-    ]
+        for r in conn.execute(query)
+    }
+    return [found[n] for n in ids if n in found]
