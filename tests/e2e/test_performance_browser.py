@@ -10,7 +10,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-import sqlalchemy as sa
 
 from bot.settings import Settings
 from bot.storage import tables as t
@@ -27,23 +26,49 @@ def _seed(database: Path, now: datetime) -> None:
     migrate(engine)
     month = (now.replace(day=1) - timedelta(days=20)).replace(hour=12)
     with engine.begin() as conn:
-        contact = conn.execute(t.contacts.insert().values(name="R", needs=[])).inserted_primary_key[0]
+        contact = conn.execute(t.contacts.insert().values(name="R", needs=[])).inserted_primary_key[
+            0
+        ]
         for n, (policy, outcome) in enumerate(
-            [("ack-2", "met"), ("ack-2", "met"), ("email-ack-now", "met"), ("ack-2", "not_met"),
-             ("awaab-emergency", "not_met")]
+            [
+                ("ack-2", "met"),
+                ("ack-2", "met"),
+                ("email-ack-now", "met"),
+                ("ack-2", "not_met"),
+                ("awaab-emergency", "not_met"),
+            ]
         ):
-            case = conn.execute(t.interactions.insert().values(
-                reference=f"DS-PUB-{n}", contact_id=contact, channel="email", topic="repair",
-                urgency="routine", team="repairs", status="closed", created_at=month,
-                updated_at=month,
-            )).inserted_primary_key[0]
+            case = conn.execute(
+                t.interactions.insert().values(
+                    reference=f"DS-PUB-{n}",
+                    contact_id=contact,
+                    channel="email",
+                    topic="repair",
+                    urgency="routine",
+                    team="repairs",
+                    status="closed",
+                    created_at=month,
+                    updated_at=month,
+                )
+            ).inserted_primary_key[0]
             due = month + timedelta(days=2)
-            conn.execute(t.clocks.insert().values(
-                interaction_id=case, policy=policy, promise="X", channel="email",
-                topic="repair", started_at=month, due_at=due, warn_at=due,
-                stopped_at=month + timedelta(days=1), outcome=outcome, is_open=False,
-                paused_seconds=0.0, extended_days=0,
-            ))
+            conn.execute(
+                t.clocks.insert().values(
+                    interaction_id=case,
+                    policy=policy,
+                    promise="X",
+                    channel="email",
+                    topic="repair",
+                    started_at=month,
+                    due_at=due,
+                    warn_at=due,
+                    stopped_at=month + timedelta(days=1),
+                    outcome=outcome,
+                    is_open=False,
+                    paused_seconds=0.0,
+                    extended_days=0,
+                )
+            )
     engine.dispose()
 
 
