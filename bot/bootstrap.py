@@ -212,7 +212,7 @@ def bootstrap(
 
 def build_routers(app: App) -> list[APIRouter]:
     """The routers of every area, in the order the web app mounts them."""
-    from bot.web import appointments, assistant_api, dashboard
+    from bot.web import appointments, assistant_api, dashboard, public
     from channels.email import graph_webhook
     from channels.sms import webhook
     from channels.social import webhook as social_webhook
@@ -225,6 +225,7 @@ def build_routers(app: App) -> list[APIRouter]:
         dashboard.build_router(app),
         appointments.build_router(app),
         assistant_api.build_router(app),
+        public.build_router(app),  # "How we are doing", when performance.public_page is on
     ]
     graph = graph_webhook.build_router(app)  # only when a mailbox is read through Graph
     if graph is not None:

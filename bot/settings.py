@@ -429,6 +429,14 @@ class Social(_Model):
         return bool(self.meta.app_secret)
 
 
+class PerformanceSettings(_Model):
+    """Published figures (MONITOR): the staff performance page and the public page."""
+
+    homes: int | None = Field(default=None, ge=1)  # CH01: complaints per 1,000 homes
+    public_page: bool = False  # "How we are doing" at /performance, linkable from the website
+    public_months: int = Field(default=12, ge=1, le=36)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="DOORSTEP_", env_nested_delimiter="__", extra="forbid", case_sensitive=False
@@ -456,6 +464,7 @@ class Settings(BaseSettings):
     api: Api = Field(default_factory=Api)
     cases: Cases = Field(default_factory=Cases)
     social: Social = Field(default_factory=Social)
+    performance: PerformanceSettings = Field(default_factory=PerformanceSettings)
     # Secrets: environment only (DOORSTEP_TWILIO_AUTH_TOKEN, DOORSTEP_SECRET_KEY, ...).
     twilio_account_sid: str | None = None
     twilio_auth_token: str | None = Field(default=None, repr=False)

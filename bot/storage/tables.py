@@ -91,6 +91,7 @@ interactions = sa.Table(
     sa.Column("created_at", UtcDateTime, nullable=False, default=_now),
     sa.Column("updated_at", UtcDateTime, nullable=False, default=_now, onupdate=_now),
     sa.Index("ix_interactions_status_team", "status", "team"),
+    sa.Index("ix_interactions_created_at", "created_at"),  # volume by channel and hour
 )
 
 # Every inbound message is stored here before anything else happens, raw bytes included.
@@ -175,6 +176,31 @@ clocks = sa.Table(
     sa.Column("outcome", sa.String(20)),  # met, breached, not_met, withdrawn, superseded
     sa.Column("outcome_reason", sa.Text),
     sa.Column("is_open", sa.Boolean, nullable=False, default=True),
+    # When and how the clock counts in published figures (sla.reports.decided_in), kept by
+    # the database from the columns above so the performance page reads an index instead
+    # of working out a CASE for a million rows. An open clock counts as missed at its due
+    # time once that has passed (unless it was paused before it): the query adds that test.
+    sa.Column(
+        "settled_at",
+        UtcDateTime,
+        sa.Computed(
+            "CASE WHEN stopped_at IS NULL THEN due_at"
+            " WHEN outcome = 'not_met' AND due_at < stopped_at THEN due_at"
+            " WHEN outcome IN ('met', 'not_met', 'withdrawn', 'superseded') THEN stopped_at"
+            " ELSE due_at END",
+            persisted=True,
+        ),
+    ),
+    sa.Column(
+        "verdict",
+        sa.String(10),
+        sa.Computed(
+            "CASE WHEN stopped_at IS NOT NULL AND outcome = 'met' THEN 'met'"
+            " WHEN stopped_at IS NOT NULL AND outcome IN ('withdrawn', 'superseded')"
+            " THEN 'set_aside' ELSE 'missed' END",
+            persisted=True,
+        ),
+    ),
     sa.Index(
         "ix_clocks_open_warn_at",
         "warn_at",
@@ -183,6 +209,7 @@ clocks = sa.Table(
     ),
     sa.Index("ix_clocks_due_at", "due_at"),
     sa.Index("ix_clocks_policy_started_at", "policy", "started_at"),
+    sa.Index("ix_clocks_settled_at", "settled_at", "policy", "verdict"),
 )
 
 # Automatic replies we decided not to send, with the reason (loop protection, caps, holds).

@@ -152,6 +152,7 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_interactions_contact_id"), ["contact_id"], unique=False
         )
+        batch_op.create_index("ix_interactions_created_at", ["created_at"], unique=False)
         batch_op.create_index("ix_interactions_status_team", ["status", "team"], unique=False)
         batch_op.create_index(batch_op.f("ix_interactions_team"), ["team"], unique=False)
 
@@ -246,6 +247,24 @@ def upgrade() -> None:
         sa.Column("outcome", sa.String(length=20), nullable=True),
         sa.Column("outcome_reason", sa.Text(), nullable=True),
         sa.Column("is_open", sa.Boolean(), nullable=False),
+        sa.Column(
+            "settled_at",
+            bot.storage.tables.UtcDateTime(timezone=True),
+            sa.Computed(
+                "CASE WHEN stopped_at IS NULL THEN due_at WHEN outcome = 'not_met' AND due_at < stopped_at THEN due_at WHEN outcome IN ('met', 'not_met', 'withdrawn', 'superseded') THEN stopped_at ELSE due_at END",
+                persisted=True,
+            ),
+            nullable=True,
+        ),
+        sa.Column(
+            "verdict",
+            sa.String(length=10),
+            sa.Computed(
+                "CASE WHEN stopped_at IS NOT NULL AND outcome = 'met' THEN 'met' WHEN stopped_at IS NOT NULL AND outcome IN ('withdrawn', 'superseded') THEN 'set_aside' ELSE 'missed' END",
+                persisted=True,
+            ),
+            nullable=True,
+        ),
         sa.ForeignKeyConstraint(
             ["interaction_id"],
             ["interactions.id"],
@@ -280,6 +299,9 @@ def upgrade() -> None:
             sqlite_where=sa.text("is_open"),
         )
         batch_op.create_index("ix_clocks_policy_started_at", ["policy", "started_at"], unique=False)
+        batch_op.create_index(
+            "ix_clocks_settled_at", ["settled_at", "policy", "verdict"], unique=False
+        )
 
     op.create_table(
         "complaint_handlers",
@@ -518,6 +540,7 @@ def downgrade() -> None:
     op.drop_table("events")
     op.drop_table("complaint_handlers")
     with op.batch_alter_table("clocks", schema=None) as batch_op:
+        batch_op.drop_index("ix_clocks_settled_at")
         batch_op.drop_index("ix_clocks_policy_started_at")
         batch_op.drop_index(
             "ix_clocks_open_warn_at",
@@ -554,6 +577,7 @@ def downgrade() -> None:
     with op.batch_alter_table("interactions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_interactions_team"))
         batch_op.drop_index("ix_interactions_status_team")
+        batch_op.drop_index("ix_interactions_created_at")
         batch_op.drop_index(batch_op.f("ix_interactions_contact_id"))
 
     op.drop_table("interactions")
