@@ -360,3 +360,76 @@ def test_language_and_display_options_are_remembered(chrome: Any, tmp_path: Path
         _say(frame, "My boiler is broken")
         _wait_text(frame, ".ds-msg--assistant", "Your reference is")
         context.close()
+
+
+# Tab through the open chat: every stop shows a focus ring of 2px or more, and every control
+# it reaches is at least 24 by 24 CSS pixels (links inside a sentence are the inline
+# exception of WCAG 2.5.8, so only the controls are measured).
+TAB_WALK = """() => {
+  const el = document.activeElement, s = getComputedStyle(el), r = el.getBoundingClientRect();
+  return {id: el.id || el.tagName, tag: el.tagName, inline: !!el.closest('p'),
+          outline: s.outlineStyle, width: parseFloat(s.outlineWidth),
+          w: r.width, h: r.height};
+}"""
+
+
+@pytest.mark.parametrize("width", ["desktop", "phone"])
+@pytest.mark.parametrize("mode", ["plain", "contrast", "large"])
+def test_focus_is_visible_in_order_and_targets_are_big_enough(
+    chrome: Any, tmp_path: Path, width: str, mode: str
+) -> None:
+    with running_app(_settings(), database=tmp_path / "chat.db") as server:
+        page, frame = _demo(chrome, server.url, WIDTHS[width])
+        _say(frame, "My boiler is broken and there is no hot water")
+        _wait_text(frame, ".ds-msg--assistant", "Your reference is")
+        frame.wait_for_selector("#ds-chat-quick button")
+        if mode != "plain":
+            frame.click(f"#ds-chat-{mode}")
+        frame.click("#ds-chat-hours-toggle")
+        frame.focus("#ds-chat-close")
+        page.keyboard.press("Shift+Tab")  # from the keyboard: :focus-visible applies
+        stops = [frame.evaluate(TAB_WALK)]
+        for _ in range(30):
+            page.keyboard.press("Tab")
+            stops.append(frame.evaluate(TAB_WALK))
+            if stops[-1]["id"] == "ds-chat-end":
+                break
+        order = [s["id"] for s in stops]
+        expected = [
+            "ds-chat-language",
+            "ds-chat-close",
+            "ds-chat-emergency",
+            "ds-chat-hours-toggle",
+            "ds-chat-log",
+            "ds-chat-input",
+            "ds-chat-send",
+            "ds-chat-large",
+            "ds-chat-contrast",
+            "ds-chat-end",
+        ]
+        assert [i for i in order if i in expected] == expected, order
+        assert order.index("ds-chat-log") < order.index("BUTTON") < order.index("ds-chat-input")
+        for stop in stops:
+            assert stop["outline"] == "solid" and stop["width"] >= 2, stop
+            if not (stop["tag"] == "A" and stop["inline"]):
+                assert stop["w"] >= 24 and stop["h"] >= 24, stop
+        _close(page)
+
+
+def test_reduced_motion_nothing_moves(chrome: Any, tmp_path: Path) -> None:
+    with running_app(_settings(), database=tmp_path / "chat.db") as server:
+        context = chrome.new_context(viewport=PHONE, reduced_motion="reduce")
+        page = context.new_page()
+        page.goto(server.url + "/")
+        frame = _frame(page)
+        _say(frame, "My boiler is broken and there is no hot water")
+        _wait_text(frame, ".ds-msg--assistant", "Your reference is")
+        moving = frame.evaluate(
+            """() => Array.from(document.querySelectorAll('#ds-chat-root, #ds-chat-root *'))
+                 .map(n => getComputedStyle(n))
+                 .filter(s => s.scrollBehavior === 'smooth'
+                              || s.animationName !== 'none'
+                              || parseFloat(s.transitionDuration) > 0).length"""
+        )
+        assert moving == 0
+        context.close()

@@ -81,7 +81,6 @@
       largeText: "Larger text",
       contrast: "High contrast",
       otherLanguage: "Cymraeg",
-      otherLanguageLabel: "Newid i'r Gymraeg",
     },
     cy: {
       launcher: "Sgwrsio â ni",
@@ -125,7 +124,6 @@
       largeText: "Testun mwy",
       contrast: "Cyferbyniad uchel",
       otherLanguage: "English",
-      otherLanguageLabel: "Change to English",
     },
   };
 
@@ -303,8 +301,9 @@
     return { org: config.organisation };
   });
   var language = el("button", { id: "ds-chat-language", class: "ds-chat__language", type: "button" });
+  // Its name is its visible word, in its own language (lang attribute): "Cymraeg" / "English",
+  // so voice control users can say what they see (WCAG 2.5.3).
   word(language, "otherLanguage");
-  word(language, "otherLanguageLabel", "aria-label");
   var closeButton = el("button", { id: "ds-chat-close", class: "ds-chat__close", type: "button" });
   word(closeButton, "close");
   word(closeButton, "closeLabel", "aria-label");
