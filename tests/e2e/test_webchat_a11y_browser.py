@@ -80,7 +80,8 @@ class _HostileSite(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         chat = self.path.partition("chat=")[2]
-        body = f"""<!doctype html><html lang="cy"><head><title>Cysylltu â ni</title>
+        lang = "en-GB" if self.path.startswith("/english") else "cy"
+        body = f"""<!doctype html><html lang="{lang}"><head><title>Cysylltu â ni</title>
           <style>a {{ color: #eee !important }} * {{ font-size: 8px !important }}
           iframe {{ opacity: 1 }}</style></head><body>
           <main><h1>Cysylltu â ni</h1></main>
@@ -359,7 +360,28 @@ def test_language_and_display_options_are_remembered(chrome: Any, tmp_path: Path
         assert frame.evaluate("document.documentElement.lang") == "en-GB"
         _say(frame, "My boiler is broken")
         _wait_text(frame, ".ds-msg--assistant", "Your reference is")
+        # Ending the chat clears the chat from the device, not the resident's choices.
+        frame.click("#ds-chat-end")
+        frame.wait_for_selector("#ds-chat-status[data-ended='true']")
+        page.reload()
+        frame = _frame(page)
+        assert frame.get_attribute("#ds-chat-large", "aria-pressed") == "true"
+        assert frame.evaluate("localStorage.getItem('doorstep-chat:lang')") == "en"
         context.close()
+
+
+def test_an_english_page_gets_an_english_widget_without_the_switch(
+    chrome: Any, tmp_path: Path
+) -> None:
+    with running_app(_settings(), database=tmp_path / "chat.db") as server:
+        page = _new_page(chrome, PHONE)
+        page.goto(f"{LANDLORD}/english?chat={server.port}")
+        frame = _frame(page)
+        assert frame.locator("#ds-chat-language").count() == 0
+        assert frame.text_content("#ds-chat-send") == "Send"
+        assert frame.evaluate("document.documentElement.lang") == "en-GB"
+        _no_severe(page, frame, "English page")
+        _close(page)
 
 
 # Tab through the open chat: every stop shows a focus ring of 2px or more, and every control

@@ -116,7 +116,7 @@
         "Rydych yn anfon negeseuon yn gyflym iawn. Arhoswch funud, yna rhowch gynnig arall arni. Ar gyfer atgyweiriad brys, ffoniwch {phone}.",
       connecting: "Yn cysylltu…",
       online: "Wedi cysylltu.",
-      offline: "Mae'r cysylltiad wedi'i golli. Yn trio eto… Bydd eich negeseuon yn cael eu cadw a'u hanfon.",
+      offline: "Mae'r cysylltiad wedi'i golli. Yn ceisio eto… Bydd eich negeseuon yn cael eu cadw a'u hanfon.",
       expired:
         "Daeth eich sgwrs gynharach i ben am nad oedd wedi'i defnyddio ers tro. Os oedd gennych gyfeirnod, nodwch ef.",
       ended: "Mae eich sgwrs wedi dod i ben a does dim ohoni wedi'i gadw ar y ddyfais hon. Gallwch ddechrau sgwrs newydd isod.",
