@@ -455,3 +455,27 @@ def test_reduced_motion_nothing_moves(chrome: Any, tmp_path: Path) -> None:
         )
         assert moving == 0
         context.close()
+
+
+def test_on_a_phone_the_keyboard_stays_in_the_full_screen_chat(chrome: Any, tmp_path: Path) -> None:
+    """The open chat covers the whole page on a phone: Tab must not reach links hidden under
+    it (WCAG 2.4.11), so it wraps round as in a dialog; on a desktop it leaves the chat."""
+    with running_app(_settings(), database=tmp_path / "chat.db") as server:
+        page, frame = _demo(chrome, server.url, PHONE)
+        frame.focus("#ds-chat-send")
+        page.keyboard.press("Tab")
+        page.keyboard.press("Tab")
+        page.keyboard.press("Tab")
+        assert frame.evaluate("document.activeElement.id") == "ds-chat-end"
+        page.keyboard.press("Tab")
+        assert frame.evaluate("document.activeElement.id") == "ds-chat-language"
+        assert page.evaluate("document.activeElement.id") == "ds-chat-frame"
+        page.keyboard.press("Shift+Tab")
+        assert frame.evaluate("document.activeElement.id") == "ds-chat-end"
+        _close(page)
+
+        page, frame = _demo(chrome, server.url, DESKTOP)
+        frame.focus("#ds-chat-end")
+        page.keyboard.press("Tab")
+        assert frame.evaluate("document.activeElement.id") != "ds-chat-language"
+        _close(page)

@@ -570,6 +570,34 @@
     } else if (event.data.command === "close") {
       close();
     }
+    fullScreen = event.data.full === true;
+  });
+  // When the loader says the chat fills the screen (a phone), Tab and Shift+Tab wrap round
+  // inside the open chat, as in a dialog: the page under it cannot be seen, so focus must
+  // not go there. Close (or Escape) gives the page back.
+  var fullScreen = false;
+  panel.addEventListener("keydown", function (event) {
+    if (!fullScreen || event.key !== "Tab") {
+      return;
+    }
+    var stops = Array.prototype.filter.call(
+      panel.querySelectorAll("a[href], button, textarea, [tabindex='0']"),
+      function (node) {
+        return node.offsetParent !== null && !node.disabled;
+      }
+    );
+    if (!stops.length) {
+      return;
+    }
+    var first = stops[0];
+    var last = stops[stops.length - 1];
+    if (event.shiftKey && document.activeElement === first) {
+      event.preventDefault();
+      last.focus();
+    } else if (!event.shiftKey && document.activeElement === last) {
+      event.preventDefault();
+      first.focus();
+    }
   });
   hoursToggle.addEventListener("click", function () {
     var show = hours.hidden;

@@ -64,19 +64,30 @@
   style.maxHeight = "100vh";
 
   // Closed: room for the launcher button. Open: the chat panel (the whole screen on a phone).
+  // A chat that fills a phone's screen hides the page: the frame then keeps the keyboard
+  // inside the chat (Tab wraps round) so focus never lands on a link hidden under it.
+  var full = false;
   function size(open) {
+    var wasFull = full;
+    full = !!open && window.innerWidth <= 480;
     if (!open) {
       style.width = "230px";
       style.height = "100px";
-    } else if (window.innerWidth <= 480) {
+    } else if (full) {
       style.width = "100vw";
       style.height = "100vh";
     } else {
       style.width = "424px";
       style.height = "min(740px, 100vh)";
     }
+    if (full !== wasFull) {
+      command("layout");
+    }
   }
   size(autoOpen);
+  frame.addEventListener("load", function () {
+    command("layout");
+  });
 
   window.addEventListener("message", function (event) {
     if (event.source !== frame.contentWindow || event.origin !== origin) {
@@ -93,7 +104,7 @@
 
   function command(name) {
     if (frame.contentWindow) {
-      frame.contentWindow.postMessage({ type: "doorstep-chat:command", command: name }, origin);
+      frame.contentWindow.postMessage({ type: "doorstep-chat:command", command: name, full: full }, origin);
     }
   }
 
