@@ -35,6 +35,98 @@
   var config = Object.assign({}, DEFAULTS);
   var framed = window.parent !== window;
 
+  // ---- the widget's own words, in English and Welsh (one place; docs/accessibility.md) ----
+  // Resident messages (greeting, replies) come from the server's templates, not from here.
+  // {name} is filled in by say(). The Welsh needs a fluent speaker's review before release.
+  var STRINGS = {
+    en: {
+      launcher: "Chat with us",
+      title: "Chat with {org}",
+      close: "Close",
+      closeLabel: "Close chat",
+      emergency: "Emergency? Call {phone}",
+      hoursToggle: "Opening hours",
+      open: "We are open {hours}.",
+      callUs: "Call us on ",
+      urgent: "Emergency repairs, at any time: ",
+      gas: ". Smell gas? ",
+      danger: ". In danger? ",
+      reference: "Your reference: ",
+      conversation: "Conversation",
+      label: "Your message",
+      hint: "Press Enter to send. Shift and Enter starts a new line.",
+      counter: "{count} of {max} characters",
+      send: "Send",
+      sharedNote:
+        "Using a shared or public computer? When you finish, end the chat. This device will then keep nothing from it.",
+      end: "End chat and clear this device",
+      you: "You",
+      staff: "Staff",
+      message: "Message",
+      sending: "Sending…",
+      notSent: "Not sent.",
+      empty: "Please type a message first.",
+      wrong: "Something went wrong.",
+      tooLong:
+        "Your message is too long to send. It has {count} characters and you can send up to {max}. Please make it shorter or send it in parts. Your message is still in the box.",
+      rateLimited:
+        "You are sending messages very quickly. Please wait a minute, then try again. For an emergency repair, call {phone}.",
+      connecting: "Connecting…",
+      online: "Connected.",
+      offline: "Connection lost. Trying again… Your messages are kept and will be sent.",
+      expired:
+        "Your earlier chat ended because it was not used for a while. If you had a reference, please quote it.",
+      ended: "Your chat has ended and nothing from it is kept on this device. You can start a new chat below.",
+      display: "Display options",
+      largeText: "Larger text",
+      contrast: "High contrast",
+      otherLanguage: "Cymraeg",
+    },
+    cy: {
+      launcher: "Sgwrsio â ni",
+      title: "Sgwrsio â {org}",
+      close: "Cau",
+      closeLabel: "Cau'r sgwrs",
+      emergency: "Argyfwng? Ffoniwch {phone}",
+      hoursToggle: "Oriau agor",
+      open: "Rydym ar agor {hours}.",
+      callUs: "Ffoniwch ni ar ",
+      urgent: "Atgyweiriadau brys, unrhyw bryd: ",
+      gas: ". Arogli nwy? ",
+      danger: ". Mewn perygl? ",
+      reference: "Eich cyfeirnod: ",
+      conversation: "Sgwrs",
+      label: "Eich neges",
+      hint: "Pwyswch Enter i anfon. Mae Shift ac Enter yn dechrau llinell newydd.",
+      counter: "{count} o {max} nod",
+      send: "Anfon",
+      sharedNote:
+        "Ydych chi'n defnyddio cyfrifiadur cyhoeddus neu gyfrifiadur a rennir? Pan fyddwch wedi gorffen, dewch â'r sgwrs i ben. Ni fydd y ddyfais hon yn cadw dim ohoni wedyn.",
+      end: "Dod â'r sgwrs i ben a chlirio'r ddyfais hon",
+      you: "Chi",
+      staff: "Staff",
+      message: "Neges",
+      sending: "Yn anfon…",
+      notSent: "Heb ei hanfon.",
+      empty: "Teipiwch neges yn gyntaf.",
+      wrong: "Aeth rhywbeth o'i le.",
+      tooLong:
+        "Mae eich neges yn rhy hir i'w hanfon. Mae ganddi {count} nod a gallwch anfon hyd at {max}. Gwnewch hi'n fyrrach neu anfonwch hi fesul darn. Mae eich neges yn dal yn y blwch.",
+      rateLimited:
+        "Rydych yn anfon negeseuon yn gyflym iawn. Arhoswch funud, yna rhowch gynnig arall arni. Ar gyfer atgyweiriad brys, ffoniwch {phone}.",
+      connecting: "Yn cysylltu…",
+      online: "Wedi cysylltu.",
+      offline: "Mae'r cysylltiad wedi'i golli. Yn ceisio eto… Bydd eich negeseuon yn cael eu cadw a'u hanfon.",
+      expired:
+        "Daeth eich sgwrs gynharach i ben am nad oedd wedi'i defnyddio ers tro. Os oedd gennych gyfeirnod, nodwch ef.",
+      ended: "Mae eich sgwrs wedi dod i ben a does dim ohoni wedi'i gadw ar y ddyfais hon. Gallwch ddechrau sgwrs newydd isod.",
+      display: "Dewisiadau dangos",
+      largeText: "Testun mwy",
+      contrast: "Cyferbyniad uchel",
+      otherLanguage: "English",
+    },
+  };
+
   // ---- state ---------------------------------------------------------------------------
   forgetIfIdle();
   var token = read("token");
@@ -145,18 +237,57 @@
     node.appendChild(document.createTextNode(text.slice(last)));
   }
 
+  // ---- language and display options (remembered on this device, not chat content) ------
+  // The loader passes ?lang=cy or ?lang=en when the landlord's page is in Welsh or says
+  // data-lang: then the resident is offered the switch (Cymraeg / English). Otherwise the
+  // widget is in English only.
+  var params = new URLSearchParams(location.search);
+  var offered = params.get("lang") === "cy" || params.get("lang") === "en";
+  var chosen = read("lang");
+  var lang = offered ? (chosen === "cy" || chosen === "en" ? chosen : params.get("lang")) : "en";
+  var prefs = { large: read("large") === "1", contrast: read("contrast") === "1" };
+
+  function say(key, values) {
+    var text = (STRINGS[lang] || STRINGS.en)[key];
+    if (text === undefined) {
+      text = STRINGS.en[key];
+    }
+    return String(text).replace(/\{(\w+)\}/g, function (whole, name) {
+      return values && values[name] !== undefined ? String(values[name]) : whole;
+    });
+  }
+  function number(value) {
+    return Number(value).toLocaleString("en-GB");
+  }
+
+  // Every fixed word of the widget is set through `words`, so a language switch redraws all.
+  var words = [];
+  function word(node, key, attr, values) {
+    words.push({ node: node, key: key, attr: attr, values: values });
+    return node;
+  }
+  function redrawWords() {
+    words.forEach(function (w) {
+      var values = typeof w.values === "function" ? w.values() : w.values;
+      if (w.attr) {
+        w.node.setAttribute(w.attr, say(w.key, values));
+      } else {
+        w.node.textContent = say(w.key, values);
+      }
+    });
+  }
+
   // ---- the widget ------------------------------------------------------------------------
   var root = el("div", { id: "ds-chat-root", class: "ds-chat" });
-  var launcher = el(
-    "button",
-    {
+  var launcher = word(
+    el("button", {
       id: "ds-chat-launcher",
       class: "ds-chat__launcher",
       type: "button",
       "aria-expanded": "false",
       "aria-controls": "ds-chat-panel",
-    },
-    "Chat with us"
+    }),
+    "launcher"
   );
   var panel = el("section", {
     id: "ds-chat-panel",
@@ -166,31 +297,42 @@
     hidden: "",
   });
   var header = el("div", { class: "ds-chat__header" });
-  var title = el("h2", { id: "ds-chat-title", class: "ds-chat__title" }, "Chat with " + config.organisation);
-  var closeButton = el(
-    "button",
-    { id: "ds-chat-close", class: "ds-chat__close", type: "button", "aria-label": "Close chat" },
-    "Close"
-  );
+  var title = word(el("h2", { id: "ds-chat-title", class: "ds-chat__title" }), "title", null, function () {
+    return { org: config.organisation };
+  });
+  var language = el("button", { id: "ds-chat-language", class: "ds-chat__language", type: "button" });
+  // Its name is its visible word, in its own language (lang attribute): "Cymraeg" / "English",
+  // so voice control users can say what they see (WCAG 2.5.3).
+  word(language, "otherLanguage");
+  var closeButton = el("button", { id: "ds-chat-close", class: "ds-chat__close", type: "button" });
+  word(closeButton, "close");
+  word(closeButton, "closeLabel", "aria-label");
   header.appendChild(title);
-  header.appendChild(closeButton);
+  var headerTools = el("div", { class: "ds-chat__header-tools" });
+  if (offered) {
+    headerTools.appendChild(language);
+  }
+  headerTools.appendChild(closeButton);
+  header.appendChild(headerTools);
 
   var help = el("div", { class: "ds-chat__help" });
-  var emergency = el(
-    "a",
-    { id: "ds-chat-emergency", class: "ds-chat__emergency", href: tel(config.emergencyPhone) },
-    "Emergency? Call " + config.emergencyPhone
+  var emergency = word(
+    el("a", { id: "ds-chat-emergency", class: "ds-chat__emergency", href: tel(config.emergencyPhone) }),
+    "emergency",
+    null,
+    function () {
+      return { phone: config.emergencyPhone };
+    }
   );
-  var hoursToggle = el(
-    "button",
-    {
+  var hoursToggle = word(
+    el("button", {
       id: "ds-chat-hours-toggle",
       class: "ds-chat__hours-toggle",
       type: "button",
       "aria-expanded": "false",
       "aria-controls": "ds-chat-hours",
-    },
-    "Opening hours"
+    }),
+    "hoursToggle"
   );
   var hours = el("div", { id: "ds-chat-hours", class: "ds-chat__hours", hidden: "" });
   help.appendChild(emergency);
@@ -198,87 +340,176 @@
 
   function fillHours() {
     hours.textContent = "";
-    hours.appendChild(el("p", null, "We are open " + config.openingHours + "."));
-    var call = el("p", null, "Call us on ");
+    hours.appendChild(el("p", null, say("open", { hours: config.openingHours })));
+    var call = el("p", null, say("callUs"));
     call.appendChild(el("a", { href: tel(config.phone) }, config.phone));
     call.appendChild(document.createTextNode("."));
     hours.appendChild(call);
-    var urgent = el("p", null, "Emergency repairs, at any time: ");
+    var urgent = el("p", null, say("urgent"));
     urgent.appendChild(el("a", { href: tel(config.emergencyPhone) }, config.emergencyPhone));
-    urgent.appendChild(document.createTextNode(". Smell gas? "));
+    urgent.appendChild(document.createTextNode(say("gas")));
     urgent.appendChild(el("a", { href: "tel:0800111999" }, "0800 111 999"));
-    urgent.appendChild(document.createTextNode(". In danger? "));
+    urgent.appendChild(document.createTextNode(say("danger")));
     urgent.appendChild(el("a", { href: "tel:999" }, "999"));
     urgent.appendChild(document.createTextNode("."));
     hours.appendChild(urgent);
   }
-  fillHours();
 
   var reference = el("p", { id: "ds-chat-reference", class: "ds-chat__reference", hidden: "" });
-  var status = el("p", { id: "ds-chat-status", class: "ds-chat__status", role: "status" }, "Connecting…");
+  var status = el("p", { id: "ds-chat-status", class: "ds-chat__status", role: "status" });
   var log = el("div", {
     id: "ds-chat-log",
     class: "ds-chat__log",
     role: "log",
     "aria-live": "polite",
-    "aria-label": "Conversation",
+    "aria-relevant": "additions",
     tabindex: "0",
   });
+  word(log, "conversation", "aria-label");
   var greeting = el("p", { id: "ds-chat-greeting", class: "ds-chat__greeting" });
   log.appendChild(greeting);
   var notice = el("p", { id: "ds-chat-notice", class: "ds-chat__notice", role: "status", hidden: "" });
-  function showNotice(text) {
-    notice.textContent = text;
-    notice.hidden = !text;
+  var noticeKey = null;
+  function showNotice(key) {
+    noticeKey = key;
+    notice.textContent = key ? say(key) : "";
+    notice.hidden = !key;
   }
   var quick = el("div", { id: "ds-chat-quick", class: "ds-chat__quick", hidden: "" });
   var error = el("p", { id: "ds-chat-error", class: "ds-chat__error", role: "alert" });
+  var errorWords = null; // [key, values] of the error shown, so a language switch redraws it
+  function showError(key, values) {
+    errorWords = key ? [key, values] : null;
+    error.textContent = key ? say(key, values) : "";
+  }
+  function showServerError(text) {
+    errorWords = null;
+    error.textContent = text;
+  }
 
   var form = el("form", { id: "ds-chat-form", class: "ds-chat__form", novalidate: "" });
-  var label = el("label", { for: "ds-chat-input", class: "ds-chat__label" }, "Your message");
-  var hint = el(
-    "p",
-    { id: "ds-chat-hint", class: "ds-chat__hint" },
-    "Press Enter to send. Shift and Enter starts a new line."
-  );
+  var label = word(el("label", { for: "ds-chat-input", class: "ds-chat__label" }), "label");
+  var hint = word(el("p", { id: "ds-chat-hint", class: "ds-chat__hint" }), "hint");
+  // No maxlength: the browser would cut a long paste without a word. The counter says how
+  // long the message is, and a message over the limit is refused before it is sent, with
+  // the text kept in the box (nothing the resident wrote is lost).
+  var counter = word(el("p", { id: "ds-chat-counter", class: "ds-chat__counter" }), "counter", null, function () {
+    return { count: number(input.value.length), max: number(config.maxChars) };
+  });
   var input = el("textarea", {
     id: "ds-chat-input",
     class: "ds-chat__input",
     name: "message",
     rows: "2",
-    maxlength: String(config.maxChars),
     autocomplete: "off",
-    "aria-describedby": "ds-chat-hint",
+    "aria-describedby": "ds-chat-hint ds-chat-counter ds-chat-error",
   });
-  var sendButton = el("button", { id: "ds-chat-send", class: "ds-chat__send", type: "submit" }, "Send");
+  var sendButton = word(el("button", { id: "ds-chat-send", class: "ds-chat__send", type: "submit" }), "send");
   var row = el("div", { class: "ds-chat__row" });
   row.appendChild(input);
   row.appendChild(sendButton);
   form.appendChild(label);
   form.appendChild(hint);
   form.appendChild(row);
+  form.appendChild(counter);
+
+  function updateCounter() {
+    var over = input.value.length > config.maxChars;
+    counter.textContent = say("counter", { count: number(input.value.length), max: number(config.maxChars) });
+    counter.classList.toggle("ds-chat__counter--over", over);
+    if (!over && input.getAttribute("aria-invalid")) {
+      input.removeAttribute("aria-invalid");
+      if (errorWords && errorWords[0] === "tooLong") {
+        showError(null);
+      }
+    }
+  }
+  input.addEventListener("input", updateCounter);
+
+  // Display options: larger text and high contrast, remembered on this device.
+  var options = el("div", { id: "ds-chat-options", class: "ds-chat__options", role: "group" });
+  word(options, "display", "aria-label");
+  var largeButton = word(
+    el("button", { id: "ds-chat-large", class: "ds-chat__option", type: "button", "aria-pressed": "false" }),
+    "largeText"
+  );
+  var contrastButton = word(
+    el("button", { id: "ds-chat-contrast", class: "ds-chat__option", type: "button", "aria-pressed": "false" }),
+    "contrast"
+  );
+  options.appendChild(largeButton);
+  options.appendChild(contrastButton);
 
   var ending = el("div", { class: "ds-chat__end" });
-  var sharedNote = el(
-    "p",
-    { id: "ds-chat-shared-note", class: "ds-chat__note" },
-    "Using a shared or public computer? When you finish, end the chat. This device will then keep nothing from it."
-  );
-  var endButton = el(
-    "button",
-    { id: "ds-chat-end", class: "ds-chat__end-button", type: "button" },
-    "End chat and clear this device"
-  );
+  var sharedNote = word(el("p", { id: "ds-chat-shared-note", class: "ds-chat__note" }), "sharedNote");
+  var endButton = word(el("button", { id: "ds-chat-end", class: "ds-chat__end-button", type: "button" }), "end");
+  ending.appendChild(options);
   ending.appendChild(sharedNote);
   ending.appendChild(endButton);
 
-  // Focus order follows reading order: close, emergency, hours, conversation, replies, input.
+  // Focus order follows reading order: language, close, emergency, hours, conversation,
+  // replies, input, send, display options, end chat.
   [header, help, hours, reference, status, notice, log, quick, error, form, ending].forEach(function (node) {
     panel.appendChild(node);
   });
   root.appendChild(launcher);
   root.appendChild(panel);
 
+  function applyPrefs() {
+    var html = document.documentElement;
+    html.classList.toggle("ds-large", prefs.large);
+    html.classList.toggle("ds-contrast", prefs.contrast);
+    largeButton.setAttribute("aria-pressed", prefs.large ? "true" : "false");
+    contrastButton.setAttribute("aria-pressed", prefs.contrast ? "true" : "false");
+  }
+  largeButton.addEventListener("click", function () {
+    prefs.large = !prefs.large;
+    write("large", prefs.large ? "1" : null);
+    applyPrefs();
+  });
+  contrastButton.addEventListener("click", function () {
+    prefs.contrast = !prefs.contrast;
+    write("contrast", prefs.contrast ? "1" : null);
+    applyPrefs();
+  });
+
+  function applyLanguage() {
+    document.documentElement.lang = lang === "cy" ? "cy" : "en-GB";
+    language.setAttribute("lang", lang === "cy" ? "en-GB" : "cy");
+    document.title = say("title", { org: config.organisation });
+    redrawWords();
+    fillHours();
+    updateCounter();
+    if (reference.getAttribute("data-value")) {
+      showReference(reference.getAttribute("data-value"));
+    }
+    if (status.getAttribute("data-state")) {
+      status.textContent = say(status.getAttribute("data-state"));
+    }
+    if (noticeKey) {
+      showNotice(noticeKey);
+    }
+    if (errorWords) {
+      showError(errorWords[0], errorWords[1]);
+    }
+    Array.prototype.forEach.call(log.querySelectorAll(".ds-msg"), function (node) {
+      var who = node.querySelector(".ds-msg__who");
+      if (who) {
+        who.textContent = whoName(node.getAttribute("data-role"));
+      }
+      var state = node.getAttribute("data-state-key");
+      if (state) {
+        setState(node, state);
+      }
+    });
+  }
+  language.addEventListener("click", function () {
+    lang = lang === "cy" ? "en" : "cy";
+    write("lang", lang);
+    applyLanguage();
+    tellHost(!panel.hidden);
+    language.focus();
+  });
   function addStyles() {
     if (document.querySelector("link[data-doorstep-css], link[href$='/webchat/widget.css']")) {
       return;
@@ -292,7 +523,11 @@
   // The loader sizes the iframe: small for the launcher, large for the open chat.
   function tellHost(isOpen) {
     if (framed) {
-      window.parent.postMessage({ type: "doorstep-chat", open: isOpen }, "*");
+      // The loader names the iframe in the resident's language and sizes it.
+      window.parent.postMessage(
+        { type: "doorstep-chat", open: isOpen, lang: lang, title: say("title", { org: config.organisation }) },
+        "*"
+      );
     }
   }
   function open(focus) {
@@ -335,6 +570,34 @@
     } else if (event.data.command === "close") {
       close();
     }
+    fullScreen = event.data.full === true;
+  });
+  // When the loader says the chat fills the screen (a phone), Tab and Shift+Tab wrap round
+  // inside the open chat, as in a dialog: the page under it cannot be seen, so focus must
+  // not go there. Close (or Escape) gives the page back.
+  var fullScreen = false;
+  panel.addEventListener("keydown", function (event) {
+    if (!fullScreen || event.key !== "Tab") {
+      return;
+    }
+    var stops = Array.prototype.filter.call(
+      panel.querySelectorAll("a[href], button, textarea, [tabindex='0']"),
+      function (node) {
+        return node.offsetParent !== null && !node.disabled;
+      }
+    );
+    if (!stops.length) {
+      return;
+    }
+    var first = stops[0];
+    var last = stops[stops.length - 1];
+    if (event.shiftKey && document.activeElement === first) {
+      event.preventDefault();
+      last.focus();
+    } else if (!event.shiftKey && document.activeElement === last) {
+      event.preventDefault();
+      first.focus();
+    }
   });
   hoursToggle.addEventListener("click", function () {
     var show = hours.hidden;
@@ -343,7 +606,10 @@
   });
 
   // ---- messages ----------------------------------------------------------------------------
-  var WHO = { resident: "You", assistant: "Assistant", staff: "Staff" };
+  var WHO = { resident: "you", staff: "staff" };
+  function whoName(role) {
+    return role === "assistant" ? config.organisation : say(WHO[role] || "message");
+  }
 
   function nearBottom() {
     return log.scrollHeight - log.scrollTop - log.clientHeight < 80;
@@ -353,23 +619,35 @@
       log.scrollTop = log.scrollHeight;
     }
   }
+  // A new reply is brought into view wherever the resident had scrolled: all of it when it
+  // fits, else its start (a long reply is read from the top). The log is a live region, so
+  // screen readers announce it as well. The log is the offsetParent (position: relative).
+  function reveal(node) {
+    var top = node.offsetTop - 8;
+    var bottom = node.offsetTop + node.offsetHeight + 8;
+    if (bottom - top > log.clientHeight) {
+      log.scrollTop = top;
+    } else if (bottom > log.scrollTop + log.clientHeight || top < log.scrollTop) {
+      log.scrollTop = bottom - log.clientHeight;
+    }
+  }
 
   function bubble(role, text, clientId) {
     var node = el("div", { class: "ds-msg ds-msg--" + role, "data-role": role });
     if (clientId) {
       node.setAttribute("data-client-id", clientId);
     }
-    var who = role === "assistant" ? config.organisation : WHO[role] || "Message";
-    node.appendChild(el("p", { class: "ds-msg__who" }, who));
+    node.appendChild(el("p", { class: "ds-msg__who" }, whoName(role)));
     var body = el("p", { class: "ds-msg__text" });
     fillText(body, text, role !== "resident");
     node.appendChild(body);
     return node;
   }
 
-  function setState(node, text) {
+  function setState(node, key) {
     var state = node.querySelector(".ds-msg__state");
-    if (!text) {
+    if (!key) {
+      node.removeAttribute("data-state-key");
       if (state) {
         node.removeChild(state);
       }
@@ -379,7 +657,8 @@
       state = el("p", { class: "ds-msg__state" });
       node.appendChild(state);
     }
-    state.textContent = text;
+    node.setAttribute("data-state-key", key);
+    state.textContent = say(key);
   }
 
   // Confirmed messages are kept in number order; unconfirmed ones stay at the bottom.
@@ -429,12 +708,17 @@
     if (seq >= quickFor) {
       showQuick(frame.role === "resident" ? [] : frame.buttons || [], seq);
     }
-    scrollDown(frame.role === "resident");
+    if (frame.role === "resident") {
+      scrollDown(true);
+    } else {
+      reveal(node);
+    }
   }
 
   function showReference(value) {
     reference.textContent = "";
-    reference.appendChild(document.createTextNode("Your reference: "));
+    reference.setAttribute("data-value", value);
+    reference.appendChild(document.createTextNode(say("reference")));
     reference.appendChild(el("strong", null, value));
     reference.hidden = false;
   }
@@ -466,7 +750,7 @@
   function showPending(item) {
     var node = bubble("resident", item.display || item.text, item.id);
     node.classList.add("ds-msg--pending");
-    setState(node, "Sending…");
+    setState(node, "sending");
     byClientId[item.id] = node;
     log.appendChild(node);
     scrollDown(true);
@@ -492,17 +776,29 @@
     touch();
     showPending(item);
     showQuick([], quickFor);
-    error.textContent = "";
+    showError(null);
     transmit(item);
   }
 
+  // The server's words are English; the ones the widget knows are shown in the resident's
+  // language.
   function failed(frame) {
-    error.textContent = frame.message || "Something went wrong.";
+    if (frame.code === "too_long") {
+      showError("tooLong", { count: number(frame.count || config.maxChars + 1), max: number(config.maxChars) });
+    } else if (frame.code === "empty") {
+      showError("empty");
+    } else if (frame.code === "rate_limited") {
+      showError("rateLimited", { phone: config.emergencyPhone });
+    } else if (frame.message && lang === "en") {
+      showServerError(frame.message);
+    } else {
+      showError("wrong");
+    }
     var node = frame.id ? byClientId[frame.id] : null;
     if (node && !node.getAttribute("data-seq")) {
       node.classList.remove("ds-msg--pending");
       node.classList.add("ds-msg--failed");
-      setState(node, "Not sent.");
+      setState(node, "notSent");
       forget(frame.id);
     }
   }
@@ -511,11 +807,20 @@
     event.preventDefault();
     var text = input.value.trim();
     if (!text) {
-      error.textContent = "Please type a message first.";
+      showError("empty");
+      input.focus();
+      return;
+    }
+    if (text.length > config.maxChars) {
+      // Refused here, before sending, and the text stays in the box: nothing is lost.
+      input.setAttribute("aria-invalid", "true");
+      showError("tooLong", { count: number(text.length), max: number(config.maxChars) });
       input.focus();
       return;
     }
     input.value = "";
+    input.removeAttribute("aria-invalid");
+    updateCounter();
     send(text);
     input.focus();
   });
@@ -527,15 +832,10 @@
   });
 
   // ---- connection: hello, replay, resend, reconnect with back-off ------------------------------
-  var STATUS = {
-    connecting: "Connecting…",
-    online: "Connected.",
-    offline: "Connection lost. Trying again… Your messages are kept and will be sent.",
-  };
   function setStatus(name) {
     status.setAttribute("data-state", name);
-    if (status.textContent !== STATUS[name]) {
-      status.textContent = STATUS[name];
+    if (status.textContent !== say(name)) {
+      status.textContent = say(name);
     }
   }
 
@@ -549,9 +849,7 @@
       touch();
       if (frame.expired) {
         status.setAttribute("data-expired", "true");
-        showNotice(
-          "Your earlier chat ended because it was not used for a while. If you had a reference, please quote it."
-        );
+        showNotice("expired");
       }
       if (frame.reset) {
         Array.prototype.slice.call(log.querySelectorAll(".ds-msg[data-seq]")).forEach(function (node) {
@@ -566,6 +864,9 @@
         }
       });
       greeting.textContent = frame.greeting || "";
+      redrawWords();
+      fillHours();
+      updateCounter();
       if (frame.reference) {
         showReference(frame.reference);
       }
@@ -604,11 +905,12 @@
       log.removeChild(node);
     });
     reference.textContent = "";
+    reference.removeAttribute("data-value");
     reference.hidden = true;
     showQuick([], 0);
-    error.textContent = "";
+    showError(null);
     status.setAttribute("data-ended", "true");
-    showNotice("Your chat has ended and nothing from it is kept on this device. You can start a new chat below.");
+    showNotice("ended");
     attempts = 0;
     connect();
     input.focus();
@@ -671,6 +973,8 @@
 
   function start() {
     addStyles();
+    applyPrefs();
+    applyLanguage();
     document.body.appendChild(root);
     pending.forEach(showPending);
     connect();
