@@ -224,3 +224,43 @@ def test_sql_figures_equal_the_python_rule_on_random_clocks(db: sa.Engine) -> No
             for row in share_met(records, start, end, ("policy",), NOW)
         }
         assert ours == python
+
+
+# ---- the staff page and its exports --------------------------------------------------------
+
+
+async def test_staff_performance_page_and_exports_show_the_same_figures(engine: sa.Engine) -> None:
+    from tests.integration.test_dashboard import MONDAY, open_env
+
+    async with open_env(engine) as env:
+        ref = None
+        with env.engine.begin() as conn:
+            case = _case(conn, 900)
+            ref = "DS-TEST-0900"
+            due = MONDAY - timedelta(days=3)
+            _clock(
+                conn,
+                case,
+                "ack-2",
+                "ACK-2",
+                due=due,
+                stopped=due - timedelta(hours=1),
+                outcome="met",
+            )
+            _clock(
+                conn, case, "awaab-emergency", "EMERGENCY", due=due, stopped=due, outcome="not_met"
+            )
+        assert await env.status("/staff/performance") == 303  # signed in only
+        await env.login("rita@landlord.example")
+        page = await env.html("/staff/performance")
+        assert "How we are keeping our promises" in page
+        assert "2-ten: acknowledged in time" in page and "100%" in page
+        assert ref in page  # the Awaab's Law clock closed as not met is a breach, with its case
+        assert 'role="img"' in page and "<table>" in page
+        data = (await env.client.get("/staff/performance.json")).json()
+        awaab = next(f for f in data["figures"] if f["id"] == "awaab")
+        assert (awaab["met"], awaab["missed"]) == (0, 1)
+        csv_text = (await env.client.get("/staff/performance.csv")).text
+        assert "figure,awaab," in csv_text.replace('"', "")
+        bad = await env.client.get("/staff/performance?from=not-a-date")
+        assert bad.status_code == 400

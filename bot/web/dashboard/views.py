@@ -14,7 +14,15 @@ from fastapi import APIRouter, Depends
 
 from actions.officers import sync_officers
 from bot.web.dashboard.deps import Dashboard
-from bot.web.dashboard.routes import account, admin, interaction, quarantine, queue, signin
+from bot.web.dashboard.routes import (
+    account,
+    admin,
+    interaction,
+    performance,
+    quarantine,
+    queue,
+    signin,
+)
 
 if TYPE_CHECKING:
     from bot.bootstrap import App
@@ -25,6 +33,6 @@ def build_router(app: App) -> APIRouter:
     with app.engine.begin() as conn:
         sync_officers(conn, app.settings.officers)  # OOO: config officers, leave edited here
     router = APIRouter(prefix="/staff", dependencies=[Depends(ctx.bind)])
-    for part in (signin, account, queue, interaction, admin, quarantine):
+    for part in (signin, account, queue, interaction, admin, quarantine, performance):
         router.include_router(part.build(ctx))
     return router
