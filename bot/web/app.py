@@ -73,6 +73,8 @@ def create_app(
                     {"name": p.name, "pid": p.pid, "restarts": p.restarts}
                     for p in runtime.email_senders
                 ],
+                # Which jobs this instance holds (several instances: docs/operations.md).
+                "instance": runtime.status(),
             }
 
     @api.get("/api/quarantine")
