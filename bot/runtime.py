@@ -70,6 +70,9 @@ class Runtime:
         self.notices = Notices(app.engine)
         self.heartbeat_seconds = app.settings.instances.heartbeat_seconds
         self._loop: asyncio.AbstractEventLoop | None = None
+        # What is failing now, by area ("storing mail", "deciding", "locks"), for
+        # /api/status: set when a pass fails, cleared by the next pass that works.
+        self.faults: dict[str, str] = {}
 
     def wake_inbound(self) -> None:
         self._wake_inbound.set()
@@ -82,9 +85,22 @@ class Runtime:
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(self._wake_inbound.set)
 
+    def _fault(self, area: str, exc: BaseException | None) -> None:
+        if exc is None:
+            self.faults.pop(area, None)
+            return
+        from channels.email.redact import redact_text
+
+        # The kind of error and the driver's words, addresses redacted: never SQL parameters.
+        detail = str(getattr(exc, "orig", None) or exc).splitlines()[0] if str(exc) else ""
+        self.faults[area] = f"{type(exc).__name__}: {redact_text(detail)[:200]}".rstrip(": ")
+
     def status(self) -> dict[str, Any]:
-        """This instance's part, for /api/status: what it holds, whether notices flow."""
+        """This instance's part, for /api/status: what it holds, whether notices flow, what
+        is failing now, and the outbox rows waiting for another try."""
         return {
+            "faults": dict(self.faults),
+            "outbox_retrying": self._outbox_retrying(),
             "worker": self.app.outbox.worker_id,
             "holds": sorted(self.locks.held),
             "mailboxes_watched": sorted(
@@ -105,12 +121,19 @@ class Runtime:
         self, mailbox: str, uidvalidity: int, batch: list[tuple[int, bytes]]
     ) -> None:
         """IMAP intake callback for a fetched batch: stored in one transaction."""
-        await asyncio.to_thread(
-            self.app.pipeline.store_raw_many,
-            Channel.EMAIL,
-            f"imap:{mailbox}",
-            [(f"{uidvalidity}:{uid}", raw) for uid, raw in batch],
-        )
+        try:
+            await asyncio.to_thread(
+                self.app.pipeline.store_raw_many,
+                Channel.EMAIL,
+                f"imap:{mailbox}",
+                [(f"{uidvalidity}:{uid}", raw) for uid, raw in batch],
+            )
+        except Exception as exc:
+            # Not stored, so the cursor stays: the intake fetches the batch again when it
+            # reconnects (a full disk, a database restarting). Nothing is lost.
+            self._fault("storing mail", exc)
+            raise
+        self._fault("storing mail", None)
         self.wake_inbound()
 
     async def _process_loop(self) -> None:
@@ -123,9 +146,12 @@ class Runtime:
                 continue
             try:
                 outcomes = await asyncio.to_thread(self.app.pipeline.process_pending)
-            except Exception:
+            except Exception as exc:
                 log.exception("inbound pass failed; retrying")
+                self._fault("deciding", exc)
                 outcomes = []
+            else:
+                self._fault("deciding", None)
             if outcomes:
                 self.app.outbox.wake()
                 continue
@@ -176,6 +202,29 @@ class Runtime:
             for m in mailboxes
         }
 
+    def _outbox_retrying(self) -> dict[str, Any]:
+        """Rows waiting for another try (a relay down, a provider failing), and why."""
+        import sqlalchemy as sa
+
+        from bot.storage import tables as t
+
+        c = t.outbox.c
+        waiting = sa.and_(c.status == "pending", c.attempts > 0)
+        try:
+            with self.app.engine.connect() as conn:
+                count = conn.execute(sa.select(sa.func.count()).where(waiting)).scalar_one()
+                last = conn.execute(
+                    sa.select(c.last_error).where(waiting).order_by(c.id.desc()).limit(1)
+                ).scalar()
+        except Exception as exc:  # the database itself is away: say so rather than fail
+            return {"messages": None, "last_error": f"database: {type(exc).__name__}"}
+        from channels.email.redact import redact_text
+
+        return {
+            "messages": int(count),
+            "last_error": redact_text(str(last))[:200] if last else None,
+        }
+
     # ---- locks: which instance does what -----------------------------------------------
 
     def _beat(self) -> tuple[frozenset[str], frozenset[str]]:
@@ -191,9 +240,11 @@ class Runtime:
     async def _apply_locks(self) -> None:
         try:
             lost, held = await asyncio.to_thread(self._beat)
-        except Exception:
+        except Exception as exc:
             log.exception("lock heartbeat failed")
+            self._fault("locks", exc)
             return
+        self._fault("locks", None)
         if self._stopping.is_set():
             return
         for name in sorted(lost):

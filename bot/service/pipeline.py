@@ -159,6 +159,10 @@ class Pipeline:
             with UnitOfWork(self.engine, self.now) as uow:
                 outcome = self._handle(uow, item)
                 uow.commit()
+        except (sa.exc.OperationalError, sa.exc.InterfaceError):
+            # The database, not the message: a connection cut, a restart, a full disk. The
+            # message stays received and the next pass takes it again (never quarantined).
+            raise
         except Exception as exc:  # a poison message must not block the ones behind it
             reason = f"{type(exc).__name__}: {exc}"
             log.warning("quarantined inbound %s: %s", item.id, reason)
