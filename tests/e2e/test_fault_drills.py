@@ -273,3 +273,69 @@ def test_disk_full_under_sqlite(
     _exactly_once(smtp_sink, 25)
     _settled(serve, 25)
     print(f"every mail answered {took:.1f}s after space was freed")
+
+
+def test_twilio_failing_for_a_while(
+    database_url: str, tmp_path: Path, nlu_dir: Path, running: list[Serve]
+) -> None:
+    """The real Twilio SDK against the local fake, which answers 503 for a while: every text
+    is acknowledged once the provider is back, none twice, and /api/status says why it waits."""
+    from collections import Counter
+
+    import httpx
+
+    from tests.support.fake_twilio import (
+        ACCOUNT_SID,
+        AUTH_TOKEN,
+        OUR_NUMBER,
+        inbound_form,
+        running_fake_twilio,
+        signed_form,
+    )
+
+    with running_fake_twilio(ACCOUNT_SID, AUTH_TOKEN) as fake:
+        serve = Serve(tmp_path / "config.yml")
+        write_config(
+            tmp_path,
+            {
+                "database_url": database_url,
+                "public_url": serve.url,
+                "nlu": {"model_dir": str(nlu_dir)},
+                "twilio_account_sid": ACCOUNT_SID,
+                "twilio_auth_token": AUTH_TOKEN,
+                "sms": {
+                    "enabled": True,
+                    "from_number": OUR_NUMBER,
+                    "api_base_url": fake.url,
+                    "quiet_hours_for_replies": False,  # whatever the hour the drill runs
+                    "status_callbacks": False,
+                },
+                "outbox": {"poll_seconds": 0.2, "backoff_seconds": 0.5, "backoff_max_seconds": 2},
+                "instances": {"heartbeat_seconds": 0.5},
+            },
+        )
+        serve.start()
+        running.append(serve)
+        serve.wait_healthy()
+        fake.fail_next(503, times=1000)
+        residents = [f"+4477009{n:05d}" for n in range(10)]
+        for n, phone in enumerate(residents):
+            form = inbound_form("My boiler is broken, no heating", sid=f"SM{n:032x}", sender=phone)
+            body, headers = signed_form(AUTH_TOKEN, f"{serve.url}/webhooks/twilio/sms", form)
+            response = httpx.post(f"{serve.url}/webhooks/twilio/sms", content=body, headers=headers)
+            assert response.status_code == 200
+
+        def retrying() -> bool:
+            waiting = serve.status()["instance"]["outbox_retrying"]
+            return bool(waiting["messages"] == 10 and waiting["last_error"])
+
+        wait(retrying, 60, "/api/status does not show the texts waiting", step=0.2)
+        print(f"\nwhile Twilio fails: {serve.status()['instance']['outbox_retrying']}")
+        assert fake.messages == []
+        with fake._lock:
+            fake._failures.clear()  # Twilio is back
+        took = wait(lambda: len({m.to for m in fake.messages}) == 10, 60, "texts not sent")
+        time.sleep(1.5)
+        sent = Counter(m.to for m in fake.messages)
+        assert set(sent) == set(residents) and max(sent.values()) == 1
+        print(f"every text sent {took:.1f}s after Twilio came back")
