@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from bot.bootstrap import App
@@ -62,7 +62,9 @@ class Runtime:
         self._wake_inbound = asyncio.Event()
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[Any]] = []
-        # One intake per mailbox, running only while this instance holds the mailbox's lock.
+        # One intake per mailbox, running only while this instance holds the mailbox's lock;
+        # a new one each time it is taken (a stopped intake stays stopped).
+        self.intake_factories: dict[str, Callable[[], Any]] = {}
         self.intakes: dict[str, Any] = {}
         self._intake_tasks: dict[str, asyncio.Task[Any]] = {}
         self.workers: list[Any] = []
@@ -158,8 +160,8 @@ class Runtime:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake_inbound.wait(), timeout=self.poll_seconds)
 
-    def _build_intakes(self) -> dict[str, Any]:
-        """One intake per mailbox, so each can start and stop with its own lock."""
+    def _intake_factories(self) -> dict[str, Callable[[], Any]]:
+        """A way to build each mailbox's intake, so each starts and stops with its own lock."""
         mailboxes = self.app.settings.email.mailboxes
         if not mailboxes:
             return {}
@@ -178,8 +180,10 @@ class Runtime:
                     uow.save_cursor(mailbox, uidvalidity, last_uid)
                     uow.commit()
 
-        return {
-            m.name: ImapIntake(
+        cursors = DbCursorStore()
+
+        def factory(m: Any) -> Callable[[], Any]:
+            return lambda: ImapIntake(
                 [
                     MailboxSettings(
                         name=m.name,
@@ -195,12 +199,12 @@ class Runtime:
                         rescan_interval=m.rescan_interval,
                     )
                 ],
-                DbCursorStore(),
+                cursors,
                 self.on_mail,
                 self.on_mail_batch,
             )
-            for m in mailboxes
-        }
+
+        return {m.name: factory(m) for m in mailboxes}
 
     def _outbox_retrying(self) -> dict[str, Any]:
         """Rows waiting for another try (a relay down, a provider failing), and why."""
@@ -231,7 +235,7 @@ class Runtime:
         """Check the locks held and ask for the free ones (blocking: run in a thread).
         Returns (lost, held)."""
         lost = self.locks.check()
-        for name in (INBOUND_LOCK, *(f"mailbox:{m}" for m in self.intakes)):
+        for name in (INBOUND_LOCK, *(f"mailbox:{m}" for m in self.intake_factories)):
             if self._stopping.is_set():
                 break
             self.locks.take(name)
@@ -249,17 +253,18 @@ class Runtime:
             return
         for name in sorted(lost):
             log.warning("lost the %s lock; another instance may take it over", name)
-        for name, intake in self.intakes.items():
+        for name, build in self.intake_factories.items():
             task = self._intake_tasks.get(name)
             running = task is not None and not task.done()
             if f"mailbox:{name}" in held and not running:
                 log.info("watching mailbox %s", name)
+                intake = self.intakes[name] = build()
                 self._intake_tasks[name] = asyncio.create_task(intake.run(), name=f"imap:{name}")
             elif f"mailbox:{name}" not in held and running:
                 # Without the lock another instance may be watching it: stop at once.
                 # (Both storing the same mail would be harmless: storage keeps one copy.)
                 log.warning("no longer watching mailbox %s", name)
-                intake.stop()
+                self.intakes[name].stop()
         if INBOUND_LOCK in held:
             self._wake_inbound.set()  # maybe newly ours: look at what waits
 
@@ -273,7 +278,7 @@ class Runtime:
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
-        self.intakes = self._build_intakes()
+        self.intake_factories = self._intake_factories()
         self._start_notices()
         await self._apply_locks()  # a lone instance takes everything before it starts
         if self.email_senders:
