@@ -31,6 +31,9 @@ def normalise_url(url: str) -> str:
 
 def create_engine(url: str, **kwargs: Any) -> sa.Engine:
     url = normalise_url(url)
+    # A database error's message must not carry the statement's values into logs and
+    # /api/status: they are residents' words and addresses.
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         engine = sa.create_engine(url, connect_args={"timeout": 30}, **kwargs)
 

@@ -126,3 +126,25 @@ def test_notices_reach_the_other_instances_not_the_sender(engine: sa.Engine) -> 
     finally:
         here.stop()
         there.stop()
+
+
+def test_database_errors_never_carry_the_values_into_logs(engine: sa.Engine) -> None:
+    """A failed statement's error (logged, and shown on /api/status) names the statement,
+    never the resident's words that were its values."""
+    from bot.storage import tables as t
+
+    row = {
+        "channel": "email",
+        "source": "imap:housing",
+        "source_key": "1:1",
+        "raw": b"x",
+        "status": "received",
+        "body": "my secret words",
+    }
+    columns = {c.name for c in t.inbound_messages.c}
+    row = {k: v for k, v in row.items() if k in columns}
+    with pytest.raises(sa.exc.DBAPIError) as caught, engine.begin() as conn:
+        conn.execute(t.inbound_messages.insert(), row)
+        conn.execute(t.inbound_messages.insert(), row)  # the same source key twice
+    assert "my secret words" not in str(caught.value)
+    assert "hidden" in str(caught.value)
