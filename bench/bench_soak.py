@@ -161,7 +161,15 @@ def main() -> None:
         finally:
             arrivals.stop()
             process.terminate()
-            process.wait(timeout=60)
+            stopped_in: float | None = time.monotonic()
+            try:
+                process.wait(timeout=60)
+                stopped_in = time.monotonic() - (stopped_in or 0.0)
+            except subprocess.TimeoutExpired:
+                stopped_in = None  # a finding in itself: reported below
+                for pid in [process.pid, *children(process.pid)]:
+                    os.kill(pid, 9)
+                process.wait(timeout=30)
     print()
     print_table(
         [
@@ -190,6 +198,9 @@ def main() -> None:
              "unchanged"],
             ["acknowledgements sent / distinct mails answered", f"{total} / {distinct}",
              "exactly once"],
+            ["serve stopped after SIGTERM in (s)",
+             f"{stopped_in:.1f}" if stopped_in is not None else "not within 60 (killed)",
+             "a few"],
         ],
     )  # fmt: skip
 

@@ -43,6 +43,14 @@ def _serve(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     app = bootstrap(settings)
     api = create_app(app, email_senders=_email_senders(args, app))
-    uvicorn.run(api, host=args.host, port=args.port, log_level=args.log_level)
+    # A connection whose handler never ends must not keep serve from stopping (seen once
+    # after thousands of chats): after this, uvicorn cancels it and the workers stop.
+    uvicorn.run(
+        api,
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        timeout_graceful_shutdown=10,
+    )
     app.close()
     return 0
