@@ -6,6 +6,9 @@ several workers on PostgreSQL never take the same row; SQLite serialises writers
 A claimed row carries a lease: a worker that dies mid-send leaves a row that another worker
 takes again when the lease runs out. The row's Message-ID was fixed when it was enqueued, so
 such a resend is the same message to the receiving server, not a second acknowledgement.
+A worker that is alive renews the leases of the rows it is still sending (a heartbeat every
+third of `lease_seconds`), so a slow relay never lets another worker take a row from under
+it, and the lease can be short: what a dead worker held goes again within seconds.
 """
 
 from __future__ import annotations
@@ -13,6 +16,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import socket
+import threading
 import uuid
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
@@ -33,6 +39,24 @@ log = logging.getLogger(__name__)
 _FINISH = t.outbox.update().where(
     t.outbox.c.id == sa.bindparam("b_id"), t.outbox.c.locked_by == sa.bindparam("b_worker")
 )
+
+_c = t.outbox.c
+_RENEW = (
+    t.outbox.update()
+    .where(
+        _c.id.in_(sa.bindparam("b_ids", expanding=True)),
+        _c.locked_by == sa.bindparam("b_worker"),
+        _c.status == "sending",
+    )
+    .values(locked_until=sa.bindparam("b_until"))
+)
+
+
+def new_worker_id() -> str:
+    """Host, process and a random part: unique, and tells an operator whose lease a row is."""
+    host = socket.gethostname().split(".", 1)[0][:40]
+    return f"{host}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
 
 SentHook = Callable[[sa.Connection, "ClaimedMessage", SendResult], None]
 
@@ -96,7 +120,11 @@ class OutboxWorker:
         self._settings = settings
         self._on_sent = on_sent
         self._clock = clock
-        self.worker_id = worker_id or uuid.uuid4().hex[:12]
+        self.worker_id = worker_id or new_worker_id()
+        # Rows claimed and not yet recorded: their leases are renewed while we live.
+        self._in_flight: set[int] = set()
+        self._in_flight_lock = threading.Lock()
+        self.renewals = 0
         self._stop = asyncio.Event()
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -175,7 +203,37 @@ class OutboxWorker:
         }
         with self._engine.begin() as conn:
             rows = conn.execute(take, params).all()
+        with self._in_flight_lock:
+            self._in_flight.update(r.id for r in rows)
         return [_row_to_claimed(r) for r in sorted(rows, key=lambda r: r.id)]
+
+    def renew_leases(self) -> int:
+        """Push the lease of every row this worker is still sending `lease_seconds` ahead;
+        returns how many rows were renewed."""
+        with self._in_flight_lock:
+            ids = sorted(self._in_flight)
+        if not ids:
+            return 0
+        until = self._clock() + timedelta(seconds=self._settings.lease_seconds)
+        with self._engine.begin() as conn:
+            renewed = conn.execute(
+                _RENEW, {"b_ids": ids, "b_worker": self.worker_id, "b_until": until}
+            ).rowcount
+        self.renewals += 1
+        return int(renewed or 0)
+
+    async def _heartbeat(self) -> None:
+        every = max(self._settings.lease_seconds / 3, 0.05)
+        while not self._stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), timeout=every)
+            if self._stop.is_set():
+                return
+            try:
+                await asyncio.to_thread(self.renew_leases)
+            except Exception as exc:
+                # The database is away: the rows go again after their lease, same Message-ID.
+                log.warning("outbox lease renewal failed: %s", type(exc).__name__)
 
     async def deliver(self, claimed: ClaimedMessage, holds: Mapping[int, str] | None = None) -> str:
         """Send one claimed message and record the outcome. Returns the new status.
@@ -231,7 +289,12 @@ class OutboxWorker:
 
     def _claim_with_holds(self, limit: int) -> tuple[list[ClaimedMessage], dict[int, str]]:
         claimed = self.claim(limit)
-        return claimed, self._holds(claimed, self._clock()) if claimed else {}
+        try:
+            return claimed, self._holds(claimed, self._clock()) if claimed else {}
+        except BaseException:
+            with self._in_flight_lock:  # left to their lease, as in run_once
+                self._in_flight.difference_update(item.id for item in claimed)
+            raise
 
     async def _record_soon(self, outcome: _Outcome) -> None:
         """Record an outcome; returns once it is committed.
@@ -289,6 +352,8 @@ class OutboxWorker:
                 conn.execute(_FINISH, values)
                 if result is not None and self._on_sent is not None:
                     self._on_sent(conn, claimed, result)
+        with self._in_flight_lock:
+            self._in_flight.difference_update(outcome.claimed.id for outcome in outcomes)
 
     async def run_once(self, limit: int | None = None) -> int:
         claimed, holds = await asyncio.to_thread(
@@ -310,15 +375,21 @@ class OutboxWorker:
                 for item in items:
                     await self.deliver(item, holds)
 
-        async with contextlib.AsyncExitStack() as batches:
-            # A sender that can keep a connection across messages (SMTP) does so for this
-            # batch, and closes it when the batch is done.
-            for channel in {item.message.channel for item in claimed}:
-                sender = self._senders.find(channel)
-                batch = getattr(sender, "batch", None)
-                if batch is not None:
-                    await batches.enter_async_context(batch())
-            await asyncio.gather(*(in_order(items) for items in queues.values()))
+        try:
+            async with contextlib.AsyncExitStack() as batches:
+                # A sender that can keep a connection across messages (SMTP) does so for
+                # this batch, and closes it when the batch is done.
+                for channel in {item.message.channel for item in claimed}:
+                    sender = self._senders.find(channel)
+                    batch = getattr(sender, "batch", None)
+                    if batch is not None:
+                        await batches.enter_async_context(batch())
+                await asyncio.gather(*(in_order(items) for items in queues.values()))
+        finally:
+            # Whatever was not recorded (the database went away mid-batch) is left to its
+            # lease: no longer renewed, it goes again once the lease runs out.
+            with self._in_flight_lock:
+                self._in_flight.difference_update(item.id for item in claimed)
         return len(claimed)
 
     def wake(self) -> None:
@@ -347,6 +418,15 @@ class OutboxWorker:
 
     async def run(self) -> None:
         self._loop = asyncio.get_running_loop()
+        heartbeat = asyncio.create_task(self._heartbeat(), name="outbox-heartbeat")
+        try:
+            await self._run_passes()
+        finally:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
+
+    async def _run_passes(self) -> None:
         while not self._stop.is_set():
             try:
                 done = await self.run_once()

@@ -231,7 +231,9 @@ class Outbox(_Model):
     max_attempts: int = 8
     backoff_seconds: float = 5.0
     backoff_max_seconds: float = 900.0
-    lease_seconds: float = 120.0
+    # A claimed row is renewed every third of this while its worker lives; a dead worker's
+    # rows go again this long after it died.
+    lease_seconds: float = Field(default=15.0, gt=0)
     poll_seconds: float = 0.5
     # Messages sent at once by one worker (to different recipients; one recipient's
     # messages always go in order, so an acknowledgement precedes the procedure).
@@ -241,6 +243,17 @@ class Outbox(_Model):
     # so composing and sending mail has a processor core beside the one that reads and
     # decides (Python runs one thread at a time per process). 0: serve sends email itself.
     email_processes: int = Field(default=1, ge=0, le=8)
+
+
+class Instances(_Model):
+    """Several `doorstep serve` processes on one PostgreSQL database (docs/operations.md).
+
+    Each mailbox is watched by one instance at a time, and one decides on stored messages;
+    the others take over when it dies. This is how often an instance checks the locks it
+    holds and asks for the ones nobody holds: a dead instance's work moves within it.
+    """
+
+    heartbeat_seconds: float = Field(default=2.0, gt=0, le=60)
 
 
 class Sms(_Model):
@@ -454,6 +467,7 @@ class Settings(BaseSettings):
     sla: SlaSettings = Field(default_factory=SlaSettings)
     nlu: Nlu = Field(default_factory=Nlu)
     outbox: Outbox = Field(default_factory=Outbox)
+    instances: Instances = Field(default_factory=Instances)
     templates_dir: Path | None = None
     sms: Sms = Field(default_factory=Sms)
     webchat: Webchat = Field(default_factory=Webchat)

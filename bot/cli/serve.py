@@ -52,6 +52,9 @@ def _serve(args: argparse.Namespace) -> int:
             host=args.host,
             port=args.port,
             log_level=args.log_level,
+            # A connection whose handler never ends must not keep serve from stopping (seen
+            # once after thousands of chats): after this, uvicorn cancels it.
+            timeout_graceful_shutdown=10,
             **uvicorn_options(settings),
         )
         server = _announcing_server(config, shown.text())

@@ -168,6 +168,13 @@ class Pipeline:
                 outcome = self._handle(uow, item)
                 uow.commit()
         except Exception as exc:  # a poison message must not block the ones behind it
+            if isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError) and not (
+                self._database_answers()
+            ):
+                # The database, not the message: a restart, a full disk, the server away.
+                # The message stays received, no try is counted, and the next pass takes
+                # it again once the database answers (never quarantined for an outage).
+                raise
             # The reason is classified and short: never the message, never SQL values.
             failure = quarantine.classify(exc)
             if failure.transient and item.attempts + 1 < quarantine.TRANSIENT_ATTEMPTS:
@@ -188,6 +195,17 @@ class Pipeline:
         if outcome.status in ("processed", "joined") and self.on_enqueued is not None:
             self.on_enqueued()
         return outcome
+
+    def _database_answers(self) -> bool:
+        """Whether a fresh connection gets an answer: tells a database that is away from a
+        statement that fails on this message (which is tried a few times, then waits in
+        quarantine rather than blocking every message behind it)."""
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(sa.text("SELECT 1"))
+        except Exception:
+            return False
+        return True
 
     def _decode(self, item: StoredInbound) -> DecodedInbound:
         channel = Channel(item.channel)

@@ -105,6 +105,8 @@ def create_app(
                 "mailboxes": mailbox_states(app.extras),
                 # A channel's own word on its health (an expired social page token).
                 "channels": _channel_health(app),
+                # Which jobs this instance holds (several instances: docs/operations.md).
+                "instance": runtime.status(),
             }
 
     # Quarantined messages can hold anything a resident wrote: admins only, among staff.

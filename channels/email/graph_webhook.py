@@ -30,8 +30,9 @@ def build_router(app: App) -> APIRouter | None:
 
 
 def graph_router(extras: dict[str, object]) -> APIRouter:
-    """The routes, finding the running intake in `extras["graph_intake"]` at each request
-    (the intake starts after the routes are built)."""
+    """The routes, finding the running intake in `extras["graph_intakes"]` by mailbox at
+    each request (the intake starts after the routes are built, and again when an instance
+    takes the mailbox's lock)."""
     from channels.email.graph_intake import GraphIntake
 
     router = APIRouter()
@@ -47,7 +48,8 @@ def graph_router(extras: dict[str, object]) -> APIRouter:
             payload = json.loads(body)
         except ValueError:
             return Response(status_code=400)
-        intake = extras.get("graph_intake")
+        running = extras.get("graph_intakes")
+        intake = running.get(mailbox) if isinstance(running, dict) else None
         if isinstance(intake, GraphIntake):
             intake.handle_notifications(mailbox, payload, lifecycle=lifecycle)
         return Response(status_code=202)

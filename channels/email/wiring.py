@@ -100,11 +100,17 @@ def build_imap_intake(
     cursor_store: CursorStore,
     on_message: OnMessage,
     on_batch: OnBatch | None,
+    only: str | None = None,
 ) -> ImapIntake | None:
-    """The IMAP intake of every `intake: imap` mailbox; None when there is none."""
+    """The IMAP intake of every `intake: imap` mailbox (or of mailbox `only`); None when
+    there is none."""
     from channels.email.imap import ImapIntake
 
-    boxes = [m for m in settings.email.mailboxes if m.intake == "imap"]
+    boxes = [
+        m
+        for m in settings.email.mailboxes
+        if m.intake == "imap" and (only is None or m.name == only)
+    ]
     if not boxes:
         return None
     return ImapIntake(
@@ -146,13 +152,21 @@ def graph_sender(settings: Settings) -> GraphSender:
 
 
 def build_graph_intake(
-    settings: Settings, extras: dict[str, object], on_store: OnStore, known: KnownIds
+    settings: Settings,
+    extras: dict[str, object],
+    on_store: OnStore,
+    known: KnownIds,
+    only: str | None = None,
 ) -> GraphIntake | None:
-    """The Graph intake of every `intake: graph` mailbox (None when there is none); the web
-    route finds it in `extras["graph_intake"]`."""
+    """The Graph intake of every `intake: graph` mailbox (or of mailbox `only`; None when
+    there is none); the web route finds it by mailbox in `extras["graph_intakes"]`."""
     from channels.email.graph_intake import GraphIntake, GraphMailboxSettings
 
-    boxes = [m for m in settings.email.mailboxes if m.intake == "graph"]
+    boxes = [
+        m
+        for m in settings.email.mailboxes
+        if m.intake == "graph" and (only is None or m.name == only)
+    ]
     if not boxes:
         return None
     base = settings.public_url.rstrip("/")
@@ -176,7 +190,12 @@ def build_graph_intake(
         known,
         health=mailbox_health(extras),
     )
-    extras["graph_intake"] = intake
+    # One instance watches each mailbox (bot/runtime.py's locks), so a mailbox's intake is
+    # built anew whenever its lock is taken: the web route must find the current one.
+    running = extras.setdefault("graph_intakes", {})
+    assert isinstance(running, dict)
+    for m in boxes:
+        running[m.name] = intake
     return intake
 
 
@@ -210,8 +229,10 @@ def build_email_intake(
     on_message: OnMessage,
     on_batch: OnBatch | None,
     wake: Callable[[], None],
+    only: str | None = None,
 ) -> EmailIntakes | None:
-    """Every configured mailbox's intake, IMAP or Graph; None when there is no mailbox.
+    """Every configured mailbox's intake (or mailbox `only`'s), IMAP or Graph; None when
+    there is no mailbox.
 
     Graph mail is stored under source "graph:<mailbox>" keyed by Graph's immutable message
     id: storage ignores a key it has seen, so a duplicate notification is stored once."""
@@ -248,8 +269,8 @@ def build_email_intake(
     async def known(mailbox: str, ids: list[str]) -> set[str]:
         return await asyncio.to_thread(known_sync, mailbox, ids)
 
-    imap = build_imap_intake(app.settings, app.extras, cursor_store, on_message, on_batch)
-    graph = build_graph_intake(app.settings, app.extras, store_graph, known)
+    imap = build_imap_intake(app.settings, app.extras, cursor_store, on_message, on_batch, only)
+    graph = build_graph_intake(app.settings, app.extras, store_graph, known, only)
     if imap is None and graph is None:
         return None
     return EmailIntakes(imap, graph)

@@ -137,7 +137,7 @@ async def running(
         store.known,
         MailboxHealth(),
     )
-    extras["graph_intake"] = intake
+    extras["graph_intakes"] = {"repairs": intake}
     task = asyncio.create_task(intake.run())
     try:
         await intake.wait_connected("repairs", timeout=15)

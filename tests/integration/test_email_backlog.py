@@ -93,4 +93,4 @@ async def test_graph_known_ids_over_a_whole_folder(engine: sa.Engine) -> None:
     app.pipeline.store_raw_many(Channel.EMAIL, "graph:repairs", [(i, b"x") for i in stored])
     ids = [f"AAMk{n}" for n in range(2000)]
     assert await intakes.graph.boxes["repairs"].known("repairs", ids) == set(stored)
-    assert app.extras["graph_intake"] is intakes.graph
+    assert app.extras["graph_intakes"] == {"repairs": intakes.graph}

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections import Counter
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -77,8 +79,20 @@ def _message(key: str, recipient: str, kind: str = "acknowledgement") -> Outboun
     )
 
 
+def _real_clock() -> datetime:
+    """Real time passing, from NOW (what the rows were queued at)."""
+    return NOW + timedelta(seconds=time.monotonic() - _STARTED)
+
+
+_STARTED = time.monotonic()
+
+
 def _worker(
-    engine: sa.Engine, sender: object, clock: FakeClock, name: str, **settings: object
+    engine: sa.Engine,
+    sender: object,
+    clock: Callable[[], datetime],
+    name: str,
+    **settings: object,
 ) -> OutboxWorker:
     registry = SenderRegistry()
     registry.register(sender)  # type: ignore[arg-type]
@@ -223,3 +237,63 @@ def test_a_worker_for_some_channels_leaves_the_others_to_their_own_worker(
     assert asyncio.run(email_process.run_once()) == 2
     assert sorted(m.idempotency_key for m in emails.sent) == ["ack:1", "ack:2"]
     assert _statuses(engine) == {"sent": 3}
+
+
+def test_a_live_worker_renews_its_leases_so_a_slow_send_is_never_taken_from_it(
+    engine: sa.Engine,
+) -> None:
+    """Short leases are safe: while a worker lives, its heartbeat keeps its rows its own,
+    however slow the relay; another worker looking meanwhile finds nothing to take."""
+    _enqueue(engine, [_message("ack:slow", "resident@example.net")])
+    slow = SlowRecorder(delay=1.5)  # five lease lengths
+    other_sender = SlowRecorder()
+    fast = 0.3  # seconds of lease; renewed every 0.1 s
+
+    async def scenario() -> int:
+        owner = _worker(engine, slow, _real_clock, "owner", lease_seconds=fast)
+        other = _worker(engine, other_sender, _real_clock, "other", lease_seconds=fast)
+        running = asyncio.create_task(owner.run())
+        took = 0
+        for _ in range(10):
+            await asyncio.sleep(0.12)
+            took += await other.run_once()
+        await _until(lambda: len(slow.sent) == 1)
+        owner.stop()
+        await running
+        assert owner.renewals >= 5
+        return took
+
+    assert asyncio.run(scenario()) == 0
+    assert other_sender.sent == [] and len(slow.sent) == 1
+    assert _statuses(engine) == {"sent": 1}
+
+
+def test_a_dead_workers_rows_go_again_once_its_short_lease_runs_out(engine: sa.Engine) -> None:
+    """No heartbeat, no lease: a worker killed mid-send (it claimed, and renews no more)
+    holds its rows for `lease_seconds` only, then another worker sends them, same Message-ID."""
+    _enqueue(engine, [_message(f"ack:{n}", f"r{n}@example.net") for n in range(5)])
+    dead = _worker(engine, SlowRecorder(), _real_clock, "dead", lease_seconds=0.5)
+    assert len(dead.claim()) == 5
+    sender = SlowRecorder()
+    alive = _worker(engine, sender, _real_clock, "alive", lease_seconds=0.5)
+
+    async def drain() -> float:
+        started = asyncio.get_running_loop().time()
+        while len(sender.sent) < 5:
+            await alive.run_once()
+            await asyncio.sleep(0.05)
+        return asyncio.get_running_loop().time() - started
+
+    waited = asyncio.run(asyncio.wait_for(drain(), timeout=10))
+    assert 0.3 < waited < 5
+    assert sorted(m.meta["message_id"] for m in sender.sent) == sorted(
+        f"<ack:{n}@landlord.example>" for n in range(5)
+    )
+
+
+async def _until(check: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError("condition not met")
+        await asyncio.sleep(0.02)

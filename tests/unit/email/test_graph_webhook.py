@@ -32,7 +32,7 @@ async def setup() -> AsyncIterator[tuple[httpx.AsyncClient, GraphIntake]]:
         known,
     )
     intake._loop = asyncio.get_running_loop()  # as run() would
-    extras: dict[str, object] = {"graph_intake": intake}
+    extras: dict[str, object] = {"graph_intakes": {"repairs": intake}}
     api = FastAPI()
     api.include_router(graph_router(extras))
     async with httpx.AsyncClient(
