@@ -340,10 +340,13 @@ class SpacyClassifier:
         meta: dict[str, Any] | None = None,
         *,
         today: Callable[[], date] | None = None,
+        use_rules: bool = True,
     ) -> None:
         self.nlp = nlp
         self.meta = meta or {}
         self.today = today
+        # False only to measure the model alone (evaluation): in service the rules always run.
+        self.use_rules = use_rules
 
     @classmethod
     def load(cls, model_dir: Path, *, today: Callable[[], date] | None = None) -> SpacyClassifier:
@@ -379,7 +382,11 @@ class SpacyClassifier:
             topic_scores[INTENT_TOPICS[intent]] += score
         urgency_scores = {u: float(cats.get(u, 0.0)) for u in URGENCIES}
 
-        hazards = rules.find_hazards(text, today=self.today() if self.today else None)
+        hazards = (
+            rules.find_hazards(text, today=self.today() if self.today else None)
+            if self.use_rules
+            else ()
+        )
         topic = max(topic_scores, key=topic_scores.__getitem__)
         urgency = max(urgency_scores, key=urgency_scores.__getitem__)
         floor = rules.urgency_floor(hazards)
