@@ -64,6 +64,11 @@ HAZARD_TOPICS = {
 }
 
 
+# Safe when unsure: below an emergency, but the model gives emergency at least this much.
+UNSURE = 0.25
+UNSURE_QUESTION = "Is anyone in danger now, or is water near lights or sockets?"
+
+
 class ModelError(Exception):
     """No usable model: missing, from other code (FEATURE_VERSION), or unreadable."""
 
@@ -395,6 +400,9 @@ class SpacyClassifier:
             urgency_scores[floor] = 1.0  # 1.0: a rule decided
         if hazards and topic == "general":
             topic = HAZARD_TOPICS.get(hazards[0].rule, "repair")
+        ask = rules.question_for(hazards) if urgency != "emergency" else None
+        if ask is None and urgency != "emergency" and urgency_scores["emergency"] >= UNSURE:
+            ask = UNSURE_QUESTION  # the model half thinks so: ask rather than guess
         intent = max(
             (i for i in INTENTS if INTENT_TOPICS[i] == topic), key=intent_scores.__getitem__
         )
@@ -412,6 +420,7 @@ class SpacyClassifier:
             needs=rules.find_needs(text),
             language=detect_language(text),
             error=error,
+            ask=ask,
         )
 
 
