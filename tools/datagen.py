@@ -83,12 +83,6 @@ TENANCY: list[str] = _BANKS["TENANCY"]
 CHANGE_APPT: list[str] = _BANKS["CHANGE_APPT"]
 CANCEL_APPT: list[str] = _BANKS["CANCEL_APPT"]
 COMPLIMENT: list[str] = _BANKS["COMPLIMENT"]
-GREET: list[str] = _BANKS["GREET"]
-GOODBYE: list[str] = _BANKS["GOODBYE"]
-THANKS: list[str] = _BANKS["THANKS"]
-AFFIRM: list[str] = _BANKS["AFFIRM"]
-DENY: list[str] = _BANKS["DENY"]
-ASK_HUMAN: list[str] = _BANKS["ASK_HUMAN"]
 OUT_OF_SCOPE: list[str] = _BANKS["OUT_OF_SCOPE"]
 HAND: list[Any] = _BANKS["HAND"]
 SHORT: dict[str, Any] = _BANKS["SHORT"]
@@ -276,12 +270,6 @@ def build(rng: random.Random) -> dict[str, list[Ex]]:
     add("change_appointment", simple(CHANGE_APPT, R, rng, variants=4))
     add("cancel_appointment", simple(CANCEL_APPT, R, rng, variants=4))
     add("compliment", simple(COMPLIMENT, R, rng, variants=3))
-    add("greet", simple(GREET, R, rng))
-    add("goodbye", simple(GOODBYE, R, rng))
-    add("thanks", simple(THANKS, R, rng))
-    add("affirm", simple(AFFIRM, R, rng))
-    add("deny", simple(DENY, R, rng))
-    add("ask_human", simple(ASK_HUMAN, R, rng, variants=3))
     add("out_of_scope", simple(OUT_OF_SCOPE, R, rng))
     for intent, urgency, text in HAND:
         add(intent, [Ex(text, urgency)])
@@ -294,11 +282,29 @@ def build(rng: random.Random) -> dict[str, list[Ex]]:
     return data
 
 
-def dedupe(data: dict[str, list[Ex]]) -> dict[str, list[Ex]]:
+def hand_kept_texts(nlu_dir: Path) -> set[str]:
+    """The texts of the hand-kept files, normalised as `dedupe` compares them."""
+    texts: set[str] = set()
+    for name in HAND_KEPT:
+        path = nlu_dir / name
+        if not path.exists():
+            continue
+        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for item in doc.get("nlu") or []:
+            examples = item.get("examples") or []
+            if isinstance(examples, str):
+                lines = [ln.strip()[2:] for ln in examples.splitlines() if ln.strip()]
+            else:
+                lines = [e["text"] for e in examples if isinstance(e, dict)]
+            texts.update(" ".join(plain(t).lower().split()) for t in lines)
+    return texts
+
+
+def dedupe(data: dict[str, list[Ex]], taken: set[str] | None = None) -> dict[str, list[Ex]]:
     """Drop repeats, within and across intents (Rasa rejects the same text under two intents)."""
-    seen: set[str] = set()
+    seen: set[str] = set(taken or ())
     out: dict[str, list[Ex]] = {}
-    # Hand-written intents first claim their texts; conversational ones are short and collide.
+    # Earlier intents claim their texts first.
     for intent, examples in data.items():
         kept: list[Ex] = []
         for ex in examples:
@@ -316,8 +322,10 @@ FILES = {
     "asb.yml": ("report_asb",),
     "complaints.yml": ("make_complaint", "compliment"),
     "general.yml": ("general_enquiry", "rent_payment", "tenancy_change", "out_of_scope"),
-    "conversation.yml": ("greet", "goodbye", "thanks", "affirm", "deny", "ask_human"),
 }
+# Kept by hand, not generated: the conversation engine adds its intents there (hand-off,
+# confirmations), and written.yml holds hand-written messages. Their texts are not repeated.
+HAND_KEPT = ("conversation.yml", "written.yml")
 DEFAULT_URGENCY = {"report_repair": R, "damp_mould": U}
 
 
@@ -344,8 +352,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("nlu_data"))
     args = parser.parse_args(argv)
     rng = random.Random(SEED)
-    data = dedupe(build(rng))
     target = args.out / "nlu"
+    data = dedupe(
+        build(rng), hand_kept_texts(Path(__file__).resolve().parents[1] / "nlu_data" / "nlu")
+    )
     target.mkdir(parents=True, exist_ok=True)
     for name, intents in FILES.items():
         (target / name).write_text(render(intents, data), encoding="utf-8")
