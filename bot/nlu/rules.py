@@ -348,7 +348,8 @@ HAZARD_RULES: tuple[HazardRule, ...] = (
         ),
         unless=_rx(
             r"(?:(?<!no )other|second|another|2nd|spare|downstairs|upstairs) (?:toilet|loo|wc)|"
-            r"(?:two|2) (?:toilets|loos)|(?:toilet|loo) (?:seat|roll|lid|brush|door)"
+            r"(?:two|2|more than one) (?:toilets?|loos?)|"
+            r"(?:toilet|loo) (?:seat|roll|lid|brush|door)"
         ),
         ask="Is it the only toilet in your home?",
     ),
