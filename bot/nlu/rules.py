@@ -372,6 +372,7 @@ HAZARD_RULES: tuple[HazardRule, ...] = (
             r"\bhome (?:is )?(?:insecure|not secure)|\binsecure\b",
             r"\bforced (?:entry|open)|\bforc(?:ed|ing) (?:the |my |our )?(?:door|window|lock)",
             r"\bunsecured?\b|\b(?:aren'?t|isn'?t|not|no longer|can'?t be|cannot be) secure[d]?\b",
+            r"\b(?:can'?t|cannot|unable to|couldn'?t) secure (?:it|the|my|our|this)\b",
             r"\b(?:security risk|risk to (?:[a-z]+ )?security|(?:home|property) security)",
             r"\bdrws? (?:wedi torri|ddim yn cloi)|\btorri i mewn",
         ),
@@ -384,7 +385,8 @@ HAZARD_RULES: tuple[HazardRule, ...] = (
             r"\b(?:ceiling|roof|wall|floor|balcony|stairs|staircase|chimney)(?:'s|s)?\s+"
             r"(?:[\w'-]+\s+){0,4}?"
             r"(?:collaps[a-z]*|caved?(?: in)?|caving|fell (?:in|down)|fallen (?:in|down)|"
-            r"come down|came down|coming down|falling (?:in|down)|bowing|sagging|"
+            r"come down|came down|coming down|falling (?:in|down)|bowing|sagging|bulging|"
+            r"(?:could|might|going to|gonna) (?:come down|collapse|fall (?:in|down))|"
             r"about to (?:fall|collapse|give way)|gave way|giving way)",
             r"\b(?:collaps[a-z]*|fallen|falling)\s+(?:in\s+)?(?:the\s+)?(?:ceiling|roof|balcony)",
             r"\bdangerous (?:structure|building|wall|ceiling)",
@@ -397,6 +399,8 @@ HAZARD_RULES: tuple[HazardRule, ...] = (
             r"\b(?:gale|storm|lightning|wind) damage|\bdamage (?:caused )?by (?:a |the )?"
             r"(?:gale|storm|lightning|high winds?)",
             r"\bloose (?:roof\s+)?(?:tiles?|slates?|masonry|bricks?|coping|render)",
+            r"\bbalcony\s+(?:rail(?:ing)?s?|barrier|balustrade)\s+(?:[\w'-]+\s+){0,2}?"
+            r"(?:hanging off|came off|come off|coming off|loose|collapsed|broken)",
             r"\b(?:risk|danger) of (?:serious\s+)?(?:injury|collapse|death|falling)|"
             r"\b(?:immediate|serious) (?:risk|danger) (?:to|of)",
             r"\bnenfwd\s+(?:wedi\s+)?(?:cwympo|disgyn|syrthio)|\b(?:cwympo|disgyn)\s+(?:mae'?r\s+)?nenfwd",
@@ -429,7 +433,8 @@ HAZARD_RULES: tuple[HazardRule, ...] = (
         REPAIRS_LINE,
         _rx(
             r"\b(?:fire|smoke|heat)\s+alarms?\s+(?:system\s+)?(?:[\w'-]+\s+){0,3}?(?:sounding|"
-            r"going off|ringing|keeps? going|not working|faulty|broken|failed|failure|fault)",
+            r"going off|ringing|keeps? going|not working|isn'?t working|aren'?t working|"
+            r"doesn'?t work|faulty|broken|failed|failure|fault)",
             r"\b(?:faulty|broken|failed|sounding|defective)\s+(?:communal\s+)?(?:fire|smoke|heat)"
             r"\s+(?:alarm|detector)",
             r"\bfire (?:door|escape|exit)s?\s+(?:is\s+|are\s+)?(?:blocked|won'?t close|"
@@ -458,6 +463,10 @@ HAZARD_RULES: tuple[HazardRule, ...] = (
             r"(?:[\w'-]+\s+){0,2}?light[a-z]*\s+(?:[\w'-]+\s+){0,2}?(?:out|off|not working|"
             r"failed|failure|gone|dark|dangerous)",
             r"\b(?:loss|failure|lack) of (?:the\s+|all\s+)?communal light",
+            r"\blights?\s+(?:on|in|along)\s+(?:the\s+)?(?:stair[a-z]*|corridors?|landings?|"
+            r"walkways?|communal [a-z]+)\s+(?:are\s+|is\s+)?(?:all\s+)?(?:out|off|not working|"
+            r"gone|dead)",
+            r"\b(?:stair[a-z]*|corridors?|landings?)\b[^.!?\n]{0,40}?\bpitch (?:black|dark)",
             r"\blight[a-z]* (?:to|in|on) (?:the )?communal (?:stair[a-z]*|corridors?|areas?|"
             r"landings?)",
         ),
