@@ -171,7 +171,9 @@ print(json.dumps({"load": load, "p50": lat[len(lat) // 2], "p95": lat[int(len(la
 """
 
 
-def latency_and_memory(model_dir: Path, texts_file: Path) -> list[list[object]]:
+def latency_and_memory(
+    model_dir: Path, texts_file: Path, data_dir: Path = REPO / "nlu_data"
+) -> list[list[object]]:
     """p50 and peak memory of each engine in a fresh process on one core (what serve pays)."""
     from bot.nlu.encoder import EncoderUnavailable
     from bot.nlu.encoder import model_dir as weights
@@ -189,7 +191,7 @@ def latency_and_memory(model_dir: Path, texts_file: Path) -> list[list[object]]:
                 "-c",
                 _CHILD,
                 str(model_dir),
-                str(REPO / "nlu_data"),
+                str(data_dir),
                 flag,
                 str(texts_file),
             ],
