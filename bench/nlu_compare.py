@@ -146,6 +146,7 @@ def compare() -> list[list[object]]:
         + f"; load average {os.getloadavg()[0]:.1f}\n"
     )
     print_table(headers, rows)
+    sys.stdout.flush()  # a long run cut short by a timeout keeps what it measured
     return rows
 
 
