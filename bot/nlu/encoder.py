@@ -235,8 +235,8 @@ def train_softmax(
     labels: Sequence[str],
     classes: Sequence[str],
     *,
-    l2: float = 1e-3,
-    steps: int = 400,
+    l2: float = 1e-4,
+    steps: int = 800,
     rate: float = 2.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Multinomial logistic regression by full-batch gradient descent; deterministic.
