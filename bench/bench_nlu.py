@@ -1,5 +1,7 @@
 """The embedded NLU (spaCy bag-of-words + rules): training time, model size, load time and
-memory, latency per message and batched throughput, against the NLU issue's targets.
+memory, latency per message and batched throughput, against the NLU issue's targets; then
+the models side by side on the development set and unseen template families, and each
+engine's latency and peak memory on one core (bench/nlu_compare.py).
 
     .venv/bin/python -m bench nlu
 
@@ -154,6 +156,15 @@ def main() -> None:
             ["RSS: after classifying (lingua loaded)", f"{m['warm_rss']:.0f} MB", ""],
         ],
     )
+    from bench import nlu_compare
+
+    print("\nModels side by side (targets on triage-dev with rules: topic macro-F1 >= 0.85, ")
+    print("emergency→routine <= 3 %, routine→emergency <= 5 %):\n")
+    nlu_compare.compare()
+    with tempfile.TemporaryDirectory() as tmp:
+        texts_file = Path(tmp) / "texts.json"
+        texts_file.write_text(json.dumps([ex.text for ex in test]), encoding="utf-8")
+        nlu_compare.latency_and_memory(Path(tmp) / "model", texts_file)
 
 
 if __name__ == "__main__":

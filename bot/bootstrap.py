@@ -105,9 +105,17 @@ def default_classifier(settings: Settings) -> Classifier:
         if not url:
             raise SettingsError("nlu.engine is 'rasa' but neither nlu.rasa_url nor rasa.url is set")
         return RasaClassifier(url, timeout=settings.rasa.timeout_seconds)
+    from bot.nlu.encoder import EncoderUnavailable
     from bot.nlu.loader import load_or_train
 
-    classifier: Classifier = load_or_train(settings.nlu.model_dir, settings.nlu.data_dir)
+    try:
+        classifier: Classifier = load_or_train(
+            settings.nlu.model_dir,
+            settings.nlu.data_dir,
+            encoder=settings.nlu.engine == "spacy+encoder",
+        )
+    except EncoderUnavailable as exc:
+        raise SettingsError(f"nlu.engine is 'spacy+encoder' but {exc}") from exc
     return classifier
 
 

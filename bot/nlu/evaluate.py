@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from bot.nlu.data import DEFAULT_SEED, TEST_FRACTION, Example, folds, split, split_blocked
 from bot.nlu.types import Classification, Classifier
@@ -267,7 +267,18 @@ def _clip(text: str, limit: int = 110) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
-def write_confusion_png(evaluations: Iterable[Evaluation], path: Path) -> None:
+class _Scored(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def topic(self) -> Scores: ...
+
+    @property
+    def urgency(self) -> Scores: ...
+
+
+def write_confusion_png(evaluations: Iterable[_Scored], path: Path) -> None:
     """Topic and urgency confusion matrices, one row of panels per evaluation."""
     import matplotlib
 

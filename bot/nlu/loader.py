@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from pathlib import Path
@@ -43,6 +44,8 @@ LONDON = ZoneInfo("Europe/London")
 
 _cache: dict[tuple[Path, str], tuple[Language, dict[str, Any]]] = {}
 _cache_lock = threading.Lock()
+_encoder: Any = None  # one Encoder per process (its weights are memory-mapped, read-only)
+_heads_cache: dict[tuple[Path, str], Any] = {}
 
 
 def london_today() -> date:
@@ -56,13 +59,23 @@ def load_or_train(
     *,
     seed: int = DEFAULT_SEED,
     today: Callable[[], date] | None = london_today,
+    encoder: bool = False,
 ) -> Classifier:
     """The embedded classifier, loaded from model_dir or trained from data_dir and saved.
 
+    With `encoder`, the bag of words is averaged with a pretrained sentence encoder's head
+    (`bot.nlu.encoder`, settings `nlu.engine: spacy+encoder`); its head is trained once per
+    data version and kept beside the model.
+
     Raises DataError when the training data is invalid, ModelError when there is neither a
-    usable model nor training data.
+    usable model nor training data, EncoderUnavailable when `encoder` is asked for and its
+    weights are not installed.
     """
     model_dir, data_dir = Path(model_dir), Path(data_dir)
+    if encoder:
+        from bot.nlu.encoder import model_dir as encoder_weights
+
+        encoder_weights()  # EncoderUnavailable now, before minutes of training
     digest = model_hash(data_dir) if data_files(data_dir) else None
     key = (model_dir.resolve(), digest or "")
     with _cache_lock:
@@ -71,7 +84,42 @@ def load_or_train(
             cached = _load_or_train(model_dir, data_dir, digest, seed)
             _cache[key] = cached
     nlp, meta = cached
-    return SpacyClassifier(nlp, meta, today=today)
+    bow = SpacyClassifier(nlp, meta, today=today)
+    if not encoder:
+        return bow
+    return _ensemble(bow, model_dir, data_dir, digest or "", today)
+
+
+def _ensemble(
+    bow: SpacyClassifier,
+    model_dir: Path,
+    data_dir: Path,
+    digest: str,
+    today: Callable[[], date] | None,
+) -> Classifier:
+    from bot.nlu import encoder as enc
+
+    global _encoder
+    with _cache_lock:
+        if _encoder is None:
+            _encoder = enc.Encoder()  # EncoderUnavailable says which package to install
+        shared = _encoder
+        path = model_dir / enc.HEADS_FILE
+        heads = _heads_cache.get((path, digest)) or enc.load_heads(path, digest)
+        if heads is None:
+            with _file_lock(model_dir):
+                heads = enc.load_heads(path, digest)
+                if heads is None:
+                    started = time.perf_counter()
+                    heads = enc.train_heads(shared, load_examples(data_dir))
+                    log.info("encoder head trained in %.0f s", time.perf_counter() - started)
+                    try:
+                        model_dir.mkdir(parents=True, exist_ok=True)
+                        enc.save_heads(heads, path, digest)
+                    except OSError as exc:
+                        log.warning("encoder head trained but not saved to %s: %s", path, exc)
+        _heads_cache[(path, digest)] = heads
+    return enc.EnsembleClassifier(bow, enc.EncoderClassifier(shared, heads), today=today)
 
 
 def is_current(model_dir: Path, data_dir: Path) -> bool:
@@ -112,8 +160,6 @@ def _load_or_train(
 def _train_and_save(
     model_dir: Path, data_dir: Path, digest: str, seed: int
 ) -> tuple[Language, dict[str, Any]]:
-    import time
-
     examples = load_examples(data_dir)  # DataError lists what is wrong
     started = time.perf_counter()
     nlp = train_pipeline(examples, seed)

@@ -58,7 +58,8 @@ _ELECTRIC = (
     r"wires?|cables?|extractor fan|spot ?lights?)"
 )
 _WIRE = (
-    r"(?:wires?|wiring|cables?|sockets?|plugs?|switch(?:es)?|fuse ?box|consumer unit|light fitting)"
+    r"(?:wires?|wiring|cables?|sockets?|plugs?|switch(?:es)?|fuse ?box|consumer unit|"
+    r"(?:light |electrical )?fittings?|electrics|electrical (?:points?|items?))"
 )
 # "isn't working", "doesnt work", "won't come on"...
 _BROKEN_VERB = (
@@ -72,9 +73,12 @@ _HEAT = (
     r"keeps? (?:going off|cutting out)|" + _BROKEN_VERB + r")|"
     r"(?:heating|radiators?|rads)(?:'s)?[\s,.]+"
     + _gap(3)
-    + r"(?:not working|broke[a-z]*|off|gone|dead|"
+    + r"(?:not working|broke[a-z]*|off|gone|dead|packed (?:up|in)|died|bust|kaput|fail[a-z]*|"
     r"stone cold|cold|freezing|won'?t (?:come on|turn on|work)|stopped|" + _BROKEN_VERB + r")|"
-    r"without (?:any )?(?:heat(?:ing)?|hot water))"
+    r"without (?:any )?(?:heat(?:ing)?|hot water)|"
+    r"(?:loss|failure|lack) of (?:all |the |your )?(?:heat(?:ing)?|hot water)|"
+    r"(?:heating|boiler) (?:failure|breakdown|broken down)|"
+    r"dim (?:gwres|d[wŵ]r poeth)|(?:gwres|boeler) ddim yn gweithio)"
 )
 _COLD = (
     r"(?:freez[a-z]*|frozen|snow[a-z]*|winter|icy|ice on|sub ?zero|minus \d|-\d+ ?(?:degrees|c\b)|"
@@ -88,7 +92,9 @@ _VULNERABLE = (
     r"nan|nana|gran|grandad|grandma|"
     r"disab[a-z]*|wheelchair|oxygen|dialysis|chemo[a-z]*|cancer|terminal[a-z]*|"
     r"vulnerable|frail|poorly|unwell|(?:very|seriously|is|are|been) ill\b|asthma[a-z]*|"
-    r"copd|heart condition|dementia|bed ?bound|housebound|medical condition)"
+    r"copd|heart condition|dementia|bed ?bound|housebound|medical condition|"
+    r"colder months|cold weather|older (?:adults?|people|residents?)|"
+    r"under (?:5|five)s?\b)"
 )
 _HEALTH = (
     r"(?:asthma[a-z]*|breath[a-z]*|chest|cough[a-z]*|wheez[a-z]*|illness|poorly|"
@@ -96,9 +102,24 @@ _HEALTH = (
     r"bronch[a-z]*|nhs|a&e|rash(?:es)?|health (?:problems?|issues?|condition|visitor)|"
     r"(?:my|our|his|her|their|the kids'?|family'?s?) health|"
     r"making (?:me|us|him|her|them|the \w+|my \w+) (?:ill|sick|poorly|unwell)|"
-    r"feel(?:ing)? (?:ill|sick))"
+    r"feel(?:ing)? (?:ill|sick)|symptoms?|vulnerab[a-z]*|infants?|under (?:5|five)s?\b|"
+    r"pregnan[a-z]*|elderly)"
+)
+# "no heating in the box room, rest of the flat is fine": not the whole home without heat
+_PART_OF_HOME_HEATED = (
+    r"rest of the (?:flat|house|home|place)|half (?:of )?the (?:flat|house|home|radiators)|"
+    r"(?:just|only) (?:one|the one|1) (?:radiator|rad|room)|heating (?:is|'s) (?:ok|fine)"
 )
 _MOULD = r"(?:mou?ld[a-z]*|mold[a-z]*|mildew|fungus|black spots?|black stuff|damp)"
+
+
+_LIFT_DOWN_PATTERNS = (
+    r"\b(?:stuck|trapped)\s+(?:[\w'-]+\s+){0,2}?(?:in|inside)\s+(?:the\s+|a\s+)?lift",
+    r"\blifts?[\s,.]+" + _gap(6) + r"(?:broke[a-z]*|not working|out of order|out of service|"
+    r"down|stuck|bust|dead|fail[a-z]*|breakdown|out of action)",
+    r"\b(?:failure|breakdown|broken down) of (?:the |a |our )?(?:communal )?lifts?\b",
+    r"\blift (?:failure|breakdown|fault)",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +132,9 @@ class HazardRule:
     also: tuple[re.Pattern[str], ...] = ()
     # none of these may occur (e.g. "the other toilet still works")
     unless: tuple[re.Pattern[str], ...] = ()
+    # One short question whose answer tells an emergency from less (URGENT rules that are
+    # sometimes emergencies): the engine may ask it and triage the answer.
+    ask: str | None = None
 
 
 def _rx(*patterns: str) -> tuple[re.Pattern[str], ...]:
@@ -158,6 +182,9 @@ HAZARD_RULES: tuple[HazardRule, ...] = (
             r"\bcarbon\s*dioxide\s*(?:alarm|detector|monitor)",
             r"\bc[o0]2?\s*(?:alarm|detector|monitor|sensor|poisoning|leak)",
             r"\bmonoxide\b",
+            r"\bblocked (?:chimney|flue)|"
+            r"\bflue\s+(?:is\s+|has\s+)?(?:blocked|damaged|broken|leaking)",
+            r"\bcarbon monocsid|\blarwm (?:carbon|co)\b|\bmonocsid",
         ),
     ),
     HazardRule(
@@ -171,7 +198,7 @@ HAZARD_RULES: tuple[HazardRule, ...] = (
             r"flat fire|kitchen fire|fire damage|fire brigade|fire service|fire fighters?|"
             r"firemen|flames?\b|ablaze|burn(?:ing|t) down|arson)",
             # Welsh, Polish, Spanish, French, Portuguese, Romanian
-            r"\b(?:mae tân|ar dân|pożar[a-z]*|palí się|incendio|fuego en|incendie|au feu|"
+            r"\b(?:mae tân|ar dân|tân yn|pożar[a-z]*|palí się|incendio|fuego en|incendie|au feu|"
             r"incêndio|incendiu)",
             r"\b(?:smell of burning|burning smell|smells? (?:like )?burning)",
             r"\bsmoke\s+(?:is\s+)?(?:coming|pouring|billowing|everywhere|filling)",
@@ -197,6 +224,12 @@ HAZARD_RULES: tuple[HazardRule, ...] = (
             r"\b(?:leak|water)\s+(?:is\s+)?(?:not|wont|won'?t)\s+stop",
             r"\bstop ?cock (?:is |wont |won'?t |doesn'?t )?(?:broken|work|turn|stuck)",
             r"\bceiling\s+(?:is\s+)?(?:pouring|gushing)",
+            r"\b(?:major|significant|serious|severe|heavy|massive|huge|uncontroll?able|"
+            r"uncontained)\s+(?:water\s+)?(?:leak|escape of water|flow of water)",
+            r"\b(?:leak|water)s?\s+(?:[\w'-]+\s+){0,3}?(?:cannot|can'?t|could not|couldn'?t)"
+            r"\s+(?:be\s+)?(?:contained|controlled|stopped|isolated)",
+            r"\b(?:uncontroll?able|uncontainable)\b|\bcannot be (?:contained|isolated)",
+            r"\bd[wŵ]r yn (?:arllwys|pistyllio|llifo)",
         ),
     ),
     HazardRule(
@@ -210,6 +243,11 @@ HAZARD_RULES: tuple[HazardRule, ...] = (
             rf"\b{_ELECTRIC}\s+(?:[\w'’-]+\s+){{0,4}}?(?:is\s+|are\s+|got\s+|gotten\s+|getting\s+)?"
             r"(?:wet|soaked|soaking|dripping|leaking|full of water|filling with water|"
             r"has water|have water|water)",
+            r"\b(?:risk|danger) of (?:an? )?electric(?:al)? shock",
+            # Welsh: water (dŵr) leaking (gollwng) or coming through (trwy/drwy) near lights
+            # (golau), sockets (soced) or electricity (trydan)
+            r"\bd[wŵ]r\b.{0,80}?\b(?:golau|goleuadau|soced[a-z]*|trydan[a-z]*|ffiws)",
+            r"\b(?:golau|goleuadau|soced[a-z]*|trydan[a-z]*|ffiws)\b.{0,80}?\bd[wŵ]r\b",
         ),
     ),
     HazardRule(
@@ -221,12 +259,17 @@ HAZARD_RULES: tuple[HazardRule, ...] = (
             rf"\b(?:exposed|bare|hanging|dangling|sparking|sparky|sparks?|sparked|arcing|"
             rf"burnt|burned|scorched|smoking|melted|melting|charred)\s+(?:[\w'-]+\s+){{0,2}}?{_WIRE}",
             rf"\b{_WIRE}\s+(?:[\w'-]+\s+){{0,5}}?(?:sparking|sparked|sparks|spark|smoking|melted|"
-            r"melting|buzzing|crackling|scorched|burnt|burning|hot to (?:the )?touch|exposed|"
-            r"hanging out|sticking out|pulled out)",
+            r"scorching|melting|buzzing|crackling|scorched|burnt|burning|hot to (?:the )?touch|"
+            r"exposed|hanging out|sticking out|pulled out)",
             r"\b(?:electric(?:al)?\s+)?shock(?:ed)?\s+(?:off|from)\b",
             r"\bgot (?:an? )?(?:electric )?shock",
             r"\belectrocut[a-z]*",
             r"\bwires?\s+(?:are\s+|is\s+)?(?:out|showing|exposed)",
+            r"\b(?:unsafe|dangerous|live)\s+(?:power|electric[a-z]*|sockets?|light(?:ing)?|"
+            r"wiring|fittings?|switch[a-z]*)",
+            r"\b(?:dangerous|major|serious|unsafe)\s+(?:electric(?:al)?\s+)?(?:fault|failure)",
+            r"\b(?:scorch[a-z]*|smoking|sparks?|sparking)\s+(?:from|on|at|in)\s+(?:the\s+)?"
+            r"(?:electric[a-z]*|sockets?|plugs?|switch[a-z]*|fittings?|fuse ?box|meter)",
         ),
     ),
     HazardRule(
@@ -241,6 +284,12 @@ HAZARD_RULES: tuple[HazardRule, ...] = (
             r"\b(?:fuse ?box|trip ?switch|rcd|consumer unit)\s+(?:keeps\s+)?"
             r"(?:tripping|tripped|won'?t reset)",
             r"\bwhole (?:flat|house|home|place) (?:has )?(?:no|without) (?:power|electric)",
+            r"\b(?:total|complete|full)?\s*(?:loss|failure|lack)\s+of\s+(?:all\s+|the\s+|your\s+)?"
+            r"(?:mains\s+)?(?:electric(?:s|ity|al)?|power)\b(?! to (?:one|a|the) (?:socket|room))",
+            r"\b(?:loss|failure) of (?:the\s+)?(?:electricity|electric|gas|water|heating)"
+            r"(?:,| or| and| ,)+ (?:gas|water|electricity|power)",
+            r"\b(?:power|electric(?:ity|al)?|electrics)\s+(?:supply\s+)?(?:failure|failed|cut|outage)",
+            r"\bdim trydan|\btrydan (?:wedi mynd|i ffwrdd)",
         ),
     ),
     HazardRule(
@@ -253,6 +302,10 @@ HAZARD_RULES: tuple[HazardRule, ...] = (
             r"\bnothing (?:is )?coming out of (?:the |any )?taps?",
             r"\bwithout (?:any )?(?:running )?water\b",
             r"\btaps? (?:are |is )?dry\b",
+            r"\b(?:loss|failure|lack)\s+of\s+(?:all\s+|the\s+|your\s+)?(?:mains\s+|cold\s+|"
+            r"running\s+)?water\b",
+            r"\bwater supply\s+(?:is\s+|has\s+)?(?:off|gone|failed|cut|lost|stopped)",
+            r"\bdim d[wŵ]r\b(?! poeth)",
         ),
     ),
     HazardRule(
@@ -264,6 +317,12 @@ HAZARD_RULES: tuple[HazardRule, ...] = (
             r"\b(?:toilet|loo|drains?|waste|poo|faeces|feces|excrement)\s+(?:[\w'-]+\s+){0,3}?"
             r"(?:backing up|backed up|coming up|overflowing|came up)",
             r"\bpoo (?:water|coming|everywhere)",
+            r"\b(?:blocked|overflowing|backed up|backing up)\s*(?:(?:/|or|and)\s*"
+            r"(?:blocked|overflowing)\s+)?(?:outside\s+|external\s+|main\s+|foul\s+)?"
+            r"(?:drains?|sewers?|gull(?:y|ies))",
+            r"\b(?:drains?|sewers?|gull(?:y|ies))\s+(?:is\s+|are\s+)?(?:[\w'-]+\s+){0,2}?"
+            r"(?:blocked|overflowing|backing up|backed up)",
+            r"\bcarthffos[a-z]*|\bcarthion",
         ),
     ),
     HazardRule(
@@ -273,12 +332,26 @@ HAZARD_RULES: tuple[HazardRule, ...] = (
         _rx(
             r"\b(?:only|one|single|just the one|1)\s+(?:toilet|loo|wc|lavatory)\b",
             r"\b(?:toilet|loo)\b.{0,60}?\b(?:our|my|the) only one\b",
+            r"\bno other (?:toilet|loo|wc)\b",
+            # Most social homes have one toilet: a blocked or unusable one is the only one
+            # unless the message says otherwise (unless= below).
+            r"\b(?:blocked|unusable|broken|overflowing)\s+(?:or\s+[a-z]+\s+)?(?:[a-z]+\s+)?"
+            r"(?:toilets?|loos?|wcs?)\b",
+            r"\b(?:toilets?|loos?|wcs?)\s+(?:is\s+|are\s+|has\s+|have\s+)?(?:been\s+)?(?:totally\s+|"
+            r"completely\s+)?(?:blocked|not flushing|won'?t flush|unusable|overflowing)",
+            r"\btoiled\s+(?:wedi\s+)?(?:blocio|blocio'?n|torri)",
         ),
         also=_rx(
             r"(?:block[a-z]*|broke[a-z]*|not (?:flushing|working)|won'?t flush|wont flush|"
-            r"doesn'?t flush|cracked|unusable|can'?t (?:use|flush)|overflow[a-z]*|leaking)"
+            r"doesn'?t flush|not flushing|cracked|unusable|can'?t (?:use|flush)|overflow[a-z]*|"
+            r"leaking|blocio|torri)"
         ),
-        unless=_rx(r"(?:other|second|another|2nd|spare) (?:toilet|loo)|(?:two|2) (?:toilets|loos)"),
+        unless=_rx(
+            r"(?:(?<!no )other|second|another|2nd|spare|downstairs|upstairs) (?:toilet|loo|wc)|"
+            r"(?:two|2|more than one) (?:toilets?|loos?)|"
+            r"(?:toilet|loo) (?:seat|roll|lid|brush|door)"
+        ),
+        ask="Is it the only toilet in your home?",
     ),
     HazardRule(
         "insecure_home",
@@ -297,6 +370,11 @@ HAZARD_RULES: tuple[HazardRule, ...] = (
             r"\b(?:lock|locks)\s+(?:has |have |is |are )?(?:been\s+)?"
             r"(?:snapped|smashed|broken off)",
             r"\bhome (?:is )?(?:insecure|not secure)|\binsecure\b",
+            r"\bforced (?:entry|open)|\bforc(?:ed|ing) (?:the |my |our )?(?:door|window|lock)",
+            r"\bunsecured?\b|\b(?:aren'?t|isn'?t|not|no longer|can'?t be|cannot be) secure[d]?\b",
+            r"\b(?:can'?t|cannot|unable to|couldn'?t) secure (?:it|the|my|our|this)\b",
+            r"\b(?:security risk|risk to (?:[a-z]+ )?security|(?:home|property) security)",
+            r"\bdrws? (?:wedi torri|ddim yn cloi)|\btorri i mewn",
         ),
     ),
     HazardRule(
@@ -307,29 +385,148 @@ HAZARD_RULES: tuple[HazardRule, ...] = (
             r"\b(?:ceiling|roof|wall|floor|balcony|stairs|staircase|chimney)(?:'s|s)?\s+"
             r"(?:[\w'-]+\s+){0,4}?"
             r"(?:collaps[a-z]*|caved?(?: in)?|caving|fell (?:in|down)|fallen (?:in|down)|"
-            r"come down|came down|coming down|falling (?:in|down)|bowing|sagging|"
+            r"come down|came down|coming down|falling (?:in|down)|bowing|sagging|bulging|"
+            r"(?:could|might|going to|gonna) (?:come down|collapse|fall (?:in|down))|"
             r"about to (?:fall|collapse|give way)|gave way|giving way)",
             r"\b(?:collaps[a-z]*|fallen|falling)\s+(?:in\s+)?(?:the\s+)?(?:ceiling|roof|balcony)",
             r"\bdangerous (?:structure|building|wall|ceiling)",
             r"\bstorm damage|\b(?:roof|tiles?|chimney)\s+(?:[\w'-]+\s+){0,2}?blown (?:off|down)",
             r"\btree\s+(?:has\s+)?(?:fallen|fell|come down|came down)\s+(?:on|onto|through)",
+            r"\bstructural(?:ly)?\s+(?:[a-z]+\s+)?(?:defects?|damage|danger|faults?|failure|"
+            r"collapse|unsafe|unsound)|\bunsafe (?:structure|building|balcony|stairs?)",
+            r"\b(?:severe|major|serious|significant)\s+(?:roof|storm|gale|structural|"
+            r"fire|flood)?\s*damage",
+            r"\b(?:gale|storm|lightning|wind) damage|\bdamage (?:caused )?by (?:a |the )?"
+            r"(?:gale|storm|lightning|high winds?)",
+            r"\bloose (?:roof\s+)?(?:tiles?|slates?|masonry|bricks?|coping|render)",
+            r"\bbalcony\s+(?:rail(?:ing)?s?|barrier|balustrade)\s+(?:[\w'-]+\s+){0,2}?"
+            r"(?:hanging off|came off|come off|coming off|loose|collapsed|broken)",
+            r"\b(?:risk|danger) of (?:serious\s+)?(?:injury|collapse|death|falling)|"
+            r"\b(?:immediate|serious) (?:risk|danger) (?:to|of)",
+            r"\bnenfwd\s+(?:wedi\s+)?(?:cwympo|disgyn|syrthio)|\b(?:cwympo|disgyn)\s+(?:mae'?r\s+)?nenfwd",
         ),
     ),
     HazardRule(
         "lift",
         EMERGENCY,
         REPAIRS_LINE,
-        _rx(
-            r"\b(?:stuck|trapped)\s+(?:[\w'-]+\s+){0,2}?(?:in|inside)\s+(?:the\s+|a\s+)?lift",
-            r"\blift[\s,.]+" + _gap(6) + r"(?:broke[a-z]*|not working|out of order|out of service|"
-            r"down|stuck|bust|dead)",
-        ),
+        _rx(*_LIFT_DOWN_PATTERNS),
         also=_rx(
             r"(?:stuck|trapped|wheelchair|can'?t (?:get|go) (?:out|down|up|home)|"
             r"cannot (?:get|go) (?:out|down|up)|housebound|only lift|no other lift|"
             r"(?:\d+|ten|eleven|twelve|fifteen)(?:th|st|nd|rd)? floor|top floor|oxygen|"
             r"pram|mobility|disab[a-z]*|can'?t walk|can'?t (?:manage|use|climb|do) (?:the )?stairs)"
         ),
+    ),
+    # Lift out of order, nobody said to be stuck or unable to use the stairs: urgent, and
+    # the one question that would make it an emergency.
+    HazardRule(
+        "lift_out",
+        URGENT,
+        REPAIRS_LINE,
+        _rx(*_LIFT_DOWN_PATTERNS),
+        ask="Is anyone stuck in the lift, or unable to use the stairs?",
+    ),
+    HazardRule(
+        "fire_alarm",
+        EMERGENCY,
+        REPAIRS_LINE,
+        _rx(
+            r"\b(?:fire|smoke|heat)\s+alarms?\s+(?:system\s+)?(?:[\w'-]+\s+){0,3}?(?:sounding|"
+            r"going off|ringing|keeps? going|not working|isn'?t working|aren'?t working|"
+            r"doesn'?t work|faulty|broken|failed|failure|fault)",
+            r"\b(?:faulty|broken|failed|sounding|defective)\s+(?:communal\s+)?(?:fire|smoke|heat)"
+            r"\s+(?:alarm|detector)",
+            r"\bfire (?:door|escape|exit)s?\s+(?:is\s+|are\s+)?(?:blocked|won'?t close|"
+            r"jammed|locked)",
+            r"\blarwm t[aâ]n",
+        ),
+    ),
+    HazardRule(
+        "call_system",
+        EMERGENCY,
+        REPAIRS_LINE,
+        _rx(
+            r"\b(?:warden|careline|lifeline|pull ?cords?|emergency call|community alarm|"
+            r"alarm call|call)\s+(?:alarm\s+|system\s+|unit\s+)?(?:[\w'-]+\s+){0,2}?"
+            r"(?:inoperative|not working|failed|failure|faulty|broken|down|dead)",
+            r"\b(?:failure|fault) (?:of|in|with) (?:the |a |your )?(?:warden|careline|lifeline|"
+            r"call system|emergency call|community alarm|pull ?cord)",
+        ),
+    ),
+    HazardRule(
+        "communal_lighting",
+        EMERGENCY,
+        REPAIRS_LINE,
+        _rx(
+            r"\b(?:communal|stair[a-z]*|corridors?|landings?|walkways?|hallway)\s+"
+            r"(?:[\w'-]+\s+){0,2}?light[a-z]*\s+(?:[\w'-]+\s+){0,2}?(?:out|off|not working|"
+            r"failed|failure|gone|dark|dangerous)",
+            r"\b(?:loss|failure|lack) of (?:the\s+|all\s+)?communal light",
+            r"\blights?\s+(?:on|in|along)\s+(?:the\s+)?(?:stair[a-z]*|corridors?|landings?|"
+            r"walkways?|communal [a-z]+)\s+(?:are\s+|is\s+)?(?:all\s+)?(?:out|off|not working|"
+            r"gone|dead)",
+            r"\b(?:stair[a-z]*|corridors?|landings?)\b[^.!?\n]{0,40}?\bpitch (?:black|dark)",
+            r"\blight[a-z]* (?:to|in|on) (?:the )?communal (?:stair[a-z]*|corridors?|areas?|"
+            r"landings?)",
+        ),
+    ),
+    HazardRule(
+        "locked_in_out",
+        EMERGENCY,
+        REPAIRS_LINE,
+        _rx(
+            r"\blocked (?:in|out)\b",
+            r"\b(?:can'?t|cannot|unable to) (?:get|go) (?:in|into|out of) (?:my|the|our) "
+            r"(?:flat|house|home|property)",
+        ),
+    ),
+    HazardRule(
+        "no_gas_supply",
+        EMERGENCY,
+        REPAIRS_LINE,
+        _rx(
+            r"\b(?:total|partial|complete)?\s*(?:loss|failure|lack) of (?:the )?gas(?: supply)?\b",
+            r"\bno gas\b(?! (?:smell|leak))",
+            r"\bgas (?:supply )?(?:has been |was |is )?(?:cut off|capped|turned off)",
+        ),
+    ),
+    # Losing heating or hot water outside the rules above (no season, nobody vulnerable
+    # said): at least urgent, and the question that would make it an emergency.
+    HazardRule(
+        "no_heating",
+        URGENT,
+        REPAIRS_LINE,
+        _rx(_HEAT),
+        unless=_rx(_PART_OF_HOME_HEATED),
+        ask="Is anyone at home elderly, disabled, pregnant, very young or unwell?",
+    ),
+    HazardRule(
+        "partial_power",
+        URGENT,
+        REPAIRS_LINE,
+        _rx(
+            r"\bpartial (?:loss|failure) of (?:electric[a-z]*|power|light[a-z]*)",
+            r"\b(?:electric(?:al)?|power|light(?:ing)?)\s+(?:fault|failure|problem)s?\b",
+            r"\b(?:sockets?|lights?)\s+(?:[\w'-]+\s+){0,3}?(?:not working|stopped working|"
+            r"gone off|tripping)",
+            r"\bfuse (?:keeps )?(?:blowing|blown|tripping)|\btrip(?:s|ping)? (?:out|the power)",
+        ),
+        ask="Does it affect medical equipment, the cooker or the fridge, or every light?",
+    ),
+    HazardRule(
+        "leak",
+        URGENT,
+        REPAIRS_LINE,
+        _rx(
+            r"\b(?:leak[a-z]*|dripping|pouring)\b",
+            r"\bd[wŵ]r yn (?:gollwng|diferu)|\bgollwng\b",
+        ),
+        unless=_rx(
+            r"\b(?:taps?|shower ?heads?|cistern)\b",
+            r"\b(?:contained|in a (?:bowl|bucket)|small|minor|slight|slow)\b",
+        ),
+        ask="Is water near lights or sockets, or can you not stop it?",
     ),
     HazardRule(
         "no_heating_vulnerable",
@@ -565,10 +762,7 @@ NO_HEATING_IN_WINTER = HazardRule(
     EMERGENCY,
     REPAIRS_LINE,
     _rx(_HEAT),
-    unless=_rx(
-        r"rest of the (?:flat|house|home|place)|half (?:of )?the (?:flat|house|home|radiators)|"
-        r"(?:just|only) (?:one|the one|1) (?:radiator|rad|room)|heating (?:is|'s) (?:ok|fine)"
-    ),
+    unless=_rx(_PART_OF_HOME_HEATED),
 )
 
 
@@ -577,16 +771,52 @@ def in_heating_season(day: date) -> bool:
     return (day.month, day.day) >= first or (day.month, day.day) <= last
 
 
+# Negation and the past: "no smell of gas now", "the leak last year was fixed". A hazard
+# said not to be there, or over and done with, is not one; every other mention in the
+# message still counts, and a hedge ("not sure if it's gas") is not a negation: a false
+# alarm costs a call-back, a miss can cost a life.
+_NEGATED_BEFORE = re.compile(
+    r"(?:\bno|\bnot|n't|\bnever|\bno longer|\bwithout|\bzero|\bnid|\bdim)\s+"
+    r"(?:[a-z']+\s+){0,2}$"
+)
+_HEDGE = re.compile(r"\b(?:sure|know|certain|think|whether|if|check|tell)\b")
+_PAST_AFTER = re.compile(
+    r"^[^.!?\n]{0,40}?\b(?:last (?:year|month|winter|summer|spring|autumn)|"
+    r"(?:a |two |few |several |\d+ )?(?:years?|months?) ago|in (?:19|20)\d\d|"
+    r"(?:was|were|has been|have been|got|had been) (?:all )?(?:fixed|repaired|sorted|resolved|"
+    r"made safe|dealt with))"
+)
+_PAST_BEFORE = re.compile(r"\b(?:last (?:year|month|winter)'?s?|previous|earlier|old)\s+$")
+_STILL_NOW = re.compile(r"\b(?:again|still|back|returned|recurr[a-z]*|came back|now)\b")
+NEGATION_WINDOW = 30  # characters before a match read for "no", "not", "never"...
+PAST_WINDOW = 80  # characters after a match read for "last year", "was fixed"...
+MAX_MENTIONS = 20  # matches of one pattern examined: bounded work on hostile input
+
+
+def _negated_or_past(folded: str, start: int, end: int) -> bool:
+    before = folded[max(0, start - NEGATION_WINDOW) : start]
+    if _NEGATED_BEFORE.search(before) and not _HEDGE.search(before):
+        return True
+    after = folded[end : end + PAST_WINDOW]
+    if _PAST_AFTER.search(after) or _PAST_BEFORE.search(before):
+        return _STILL_NOW.search(folded, end) is None
+    return False
+
+
 def _match(rule: HazardRule, text: str, folded: str) -> HazardMatch | None:
     for pattern in rule.patterns:
-        match = pattern.search(folded)
-        if match is None:
-            continue
-        if all(extra.search(folded) for extra in rule.also) and not any(
-            veto.search(folded) for veto in rule.unless
-        ):
-            return HazardMatch(rule.name, text[match.start() : match.end()].strip(), rule.signpost)
-        return None
+        for n, match in enumerate(pattern.finditer(folded)):
+            if n >= MAX_MENTIONS:
+                break
+            if _negated_or_past(folded, match.start(), match.end()):
+                continue
+            if all(extra.search(folded) for extra in rule.also) and not any(
+                veto.search(folded) for veto in rule.unless
+            ):
+                return HazardMatch(
+                    rule.name, text[match.start() : match.end()].strip(), rule.signpost
+                )
+            return None
     return None
 
 
@@ -605,7 +835,31 @@ def find_hazards(text: str, *, today: date | None = None) -> tuple[HazardMatch, 
         and (winter := _match(NO_HEATING_IN_WINTER, text, folded)) is not None
     ):
         found.append(winter)
-    return tuple(found)
+    names = {m.rule for m in found}
+    return tuple(m for m in found if not SUPERSEDED_BY.get(m.rule, frozenset()) & names)
+
+
+# An urgent "maybe" rule says nothing more once its emergency form has matched.
+SUPERSEDED_BY: dict[str, frozenset[str]] = {
+    "no_heating": frozenset({"no_heating_vulnerable", "no_heating_winter"}),
+    "lift_out": frozenset({"lift"}),
+    "leak": frozenset({"flooding", "water_electrics", "structure", "sewage"}),
+    "partial_power": frozenset({"no_power", "electrics", "water_electrics"}),
+}
+
+
+def question_for(hazards: tuple[HazardMatch, ...]) -> str | None:
+    """The one short question that tells whether an urgent hazard is an emergency, if any.
+
+    None when a hazard already makes the message an emergency (nothing left to ask).
+    """
+    if urgency_floor(hazards) == EMERGENCY:
+        return None
+    for match in hazards:
+        for rule in HAZARD_RULES:
+            if rule.name == match.rule and rule.ask:
+                return rule.ask
+    return None
 
 
 def hazard_level(rule_name: str) -> str:

@@ -32,6 +32,10 @@ class Classification:
     needs: tuple[str, ...] = ()  # elderly, disabled, pregnant, child, medical_equipment, abusive
     language: str = "en"  # ISO 639-1
     error: str | None = None  # set when the input could not be classified (empty, binary...)
+    # Safe when unsure: one short question ("Is water near lights or sockets?") when the
+    # message may be an emergency but nothing says it is; the engine may ask it and classify
+    # the answer with the message. None when there is nothing to ask.
+    ask: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -49,6 +53,7 @@ class Classification:
             "needs": list(self.needs),
             "language": self.language,
             "error": self.error,
+            "ask": self.ask,
         }
 
 

@@ -28,6 +28,7 @@ FIELDS = {
     "needs",
     "language",
     "error",
+    "ask",
 }
 
 
@@ -197,6 +198,33 @@ def test_evaluate_prints_scores_and_writes_the_png(
         assert needle in out
     assert "emergency recall" in out and "held-out targets:" in out
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_evaluate_scores_a_development_set(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = _small_data(tmp_path)
+    dev = tmp_path / "dev.tsv"
+    dev.write_text(
+        "topic\turgency\ttext\tpublisher\n"
+        "repair\temergency\ttotal loss of water supply\tA\n"
+        "repair\troutine\tdripping tap\tA\n"
+        "general\troutine\thow do I pay my rent\tB\n",
+        encoding="utf-8",
+    )
+    png = tmp_path / "confusion.png"
+    code = main(
+        ["nlu", "evaluate", "--data", str(data), "--dev", str(dev), "--dev-only", "--png", str(png)]
+    )
+    out = capsys.readouterr().out
+    assert code in (0, 1)
+    assert "model only: topic macro-F1" in out and "model + rules: topic macro-F1" in out
+    assert "emergencies called routine 0/1" in out.split("model + rules:")[1]  # the rule
+    assert (tmp_path / "confusion-dev.png").read_bytes()[:4] == b"\x89PNG"
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("topic\ttext\nrepair\tleak\n", encoding="utf-8")
+    assert main(["nlu", "evaluate", "--data", str(data), "--dev", str(bad), "--dev-only"]) == 2
+    assert "urgency" in capsys.readouterr().err
 
 
 def test_evaluate_and_train_reject_bad_arguments(

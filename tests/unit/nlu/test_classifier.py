@@ -168,3 +168,48 @@ def test_classify_many_keeps_order_and_agrees_with_classify(classifier: SpacyCla
 def test_the_model_reads_sms_shorthand_as_words() -> None:
     assert model_text("pls can u fix ur boiler 2nite") == "please can you fix your boiler tonight"
     assert model_text("Job DS-2026-000123, call 07700 900123") == "job refnum , call phonenum"
+
+
+def test_welsh_water_through_the_ceiling_near_a_light_is_an_emergency(
+    classifier: SpacyClassifier,
+) -> None:
+    welsh = classifier.classify("Mae dŵr yn gollwng drwy'r nenfwd wrth ymyl y golau")
+    english = classifier.classify("Water is leaking through the ceiling next to the light")
+    assert welsh.urgency == english.urgency == "emergency"
+    assert welsh.topic == english.topic == "repair"
+    assert welsh.language == "cy"
+    assert "interpreter" not in welsh.needs  # Welsh is a service language
+
+
+def test_other_languages_are_flagged_for_staff(classifier: SpacyClassifier) -> None:
+    result = classifier.classify("Dzień dobry, w łazience cieknie woda z sufitu od wczoraj")
+    assert result.language == "pl"
+    assert "interpreter" in result.needs
+
+
+def test_a_maybe_emergency_carries_one_short_question(classifier: SpacyClassifier) -> None:
+    for text in (
+        "the lift is out of order again",
+        "electrical fault in the kitchen",
+        "leak from the bathroom upstairs",
+        "the heating has packed up",
+    ):
+        result = classifier.classify(text)
+        assert result.urgency != "routine", text  # never below the rule's urgent floor
+        if result.urgency != "emergency":
+            assert result.ask, text  # unsure: one question for the engine to ask
+            assert result.as_dict()["ask"] == result.ask
+    sure = classifier.classify("I can smell gas in the kitchen")
+    assert sure.urgency == "emergency" and sure.ask is None  # nothing left to ask
+
+
+def test_urgency_is_never_below_a_hazard_rule(classifier: SpacyClassifier) -> None:
+    for text in ("total loss of water supply", "forced entry", "complete power failure"):
+        result = classifier.classify(text)
+        assert result.urgency == "emergency", text
+        assert result.hazards
+
+
+def test_the_model_alone_can_be_measured(classifier: SpacyClassifier) -> None:
+    model_only = SpacyClassifier(classifier.nlp, use_rules=False)
+    assert model_only.classify("complete power failure").hazards == ()
