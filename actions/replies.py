@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -64,6 +64,14 @@ class Actor:
     @property
     def first_name(self) -> str:
         return self.name.split()[0] if self.name.strip() else self.email.split("@")[0]
+
+    @property
+    def initials(self) -> str:
+        return "".join(part[0].upper() for part in self.name.split()) or self.first_name
+
+    def signature(self, style: str) -> str | None:
+        """SOCIAL: how a reply is signed ("first_name", "initials" or "none")."""
+        return {"first_name": self.first_name, "initials": self.initials}.get(style)
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +191,12 @@ def enqueue_to_resident(
         auto=auto,
         meta={"reference": case.reference, **(meta or {})},
     )
+    if case.channel is Channel.SOCIAL:
+        # Meta's messaging window is counted from the resident's last message (the sender
+        # tags a person's late reply HUMAN_AGENT, and refuses what Meta would refuse).
+        last = _last_inbound_at(uow, case.id)
+        if last is not None:
+            message = replace(message, meta={**message.meta, "resident_last_at": last.isoformat()})
     message_id = _message_id(services, case, kind) if email else None
     # The channel's rules (SMS: GSM-7, segments, quiet hours unless pressing) in one place.
     pressing = case.urgency in ("emergency", "urgent")
@@ -190,6 +204,14 @@ def enqueue_to_resident(
         uow, services.settings, message, uow.now(), urgent=pressing, message_id=message_id
     )
     return queued is not None
+
+
+def _last_inbound_at(uow: UnitOfWork, interaction_id: int) -> datetime | None:
+    c = t.inbound_messages.c
+    found: datetime | None = uow.conn.execute(
+        sa.select(sa.func.max(c.received_at)).where(c.interaction_id == interaction_id)
+    ).scalar()
+    return found
 
 
 def render(services: Services, name: str, case: Case, **values: Any) -> str:
@@ -226,7 +248,14 @@ def send_reply(
     case = load_case(uow.conn, interaction_id)
     _require_open(case)
     interactions = SqlInteractions(uow)
-    body = render(services, "staff_reply.txt.j2", case, body=text, staff_name=actor.first_name)
+    body = render(
+        services,
+        "staff_reply.txt.j2",
+        case,
+        body=text,
+        staff_name=actor.first_name,
+        signature=actor.signature(services.settings.social.signature),
+    )
     sent = enqueue_to_resident(
         uow,
         services,

@@ -45,6 +45,7 @@ MONDAY_10 = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
 class Harness:
     def __init__(self, engine: sa.Engine, fake: FakeSocial, clock: FakeClock) -> None:
         self.fake = fake
+        self.clock = clock
         self.settings = Settings(social=social_settings(fake))
         social_sender = sender(self.settings, now=clock)
         assert social_sender is not None
@@ -303,3 +304,45 @@ async def test_an_expired_page_token_is_a_clear_state_and_the_message_is_kept(
     auth = {"Authorization": f"Bearer {token}"}
     status = (await harness.client.get("/api/status", headers=auth)).json()
     assert "renew" in status["channels"]["social"]["meta"]
+
+
+async def test_a_staff_reply_is_signed_and_keeps_metas_window(harness: Harness) -> None:
+    from actions.replies import Actor, send_reply
+
+    await harness.meta(messenger_dm("When is the plumber coming?", "m_500"))
+    await harness.settle()
+    (interaction,) = harness.rows(t.interactions)
+    ann = Actor(email="ann@landlord.example", name="Ann Agent", role="agent", team="repairs")
+    for nonce, hours in (("a", 1), ("b", 30)):
+        harness.clock.current = MONDAY_10 + timedelta(hours=hours)
+        with UnitOfWork(harness.app.engine, harness.app.now) as uow:
+            assert send_reply(
+                uow,
+                harness.app,
+                interaction.id,
+                "Tuesday morning.",
+                actor=ann,
+                nonce=nonce,
+                now=harness.app.now(),
+            )
+            uow.commit()
+        await harness.app.outbox.run_once(limit=10)
+    calls = harness.fake.wait_for(3)
+    first, late = calls[1], calls[2]
+    assert first.body["messaging_type"] == "RESPONSE"
+    assert first.body["message"]["text"].startswith("Tuesday morning.")
+    assert "Ann, " in first.body["message"]["text"]  # SOCIAL: signed with a first name
+    assert (late.body["messaging_type"], late.body["tag"]) == ("MESSAGE_TAG", "HUMAN_AGENT")
+
+
+async def test_staff_see_a_comment_as_public_with_its_post(harness: Harness) -> None:
+    from bot.web.dashboard.queries import timeline
+
+    await harness.meta(page_comment("Still waiting for the roofer", "555_77"))
+    await harness.settle()
+    (interaction,) = harness.rows(t.interactions)
+    with harness.app.engine.connect() as conn:
+        entries = timeline(conn, interaction.id)
+    said = next(e for e in entries if e.who == "resident")
+    assert said.text.startswith(f"[Public comment on Facebook on post {PAGE_ID}_555]")
+    assert said.address == "fb:user-7" and said.channel == "social"

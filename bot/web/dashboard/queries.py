@@ -503,6 +503,9 @@ def _notified_text(
     return "Complaints team notification waiting to be sent"
 
 
+_PLATFORMS = {"messenger": "Facebook", "instagram": "Instagram", "x": "X"}
+
+
 def timeline(conn: sa.Connection, interaction_id: int) -> list[TimelineEntry]:
     """Everything that happened, oldest first: the resident's messages, what we sent, and
     what staff did."""
@@ -517,6 +520,12 @@ def timeline(conn: sa.Connection, interaction_id: int) -> list[TimelineEntry]:
         ).where(ib.interaction_id == interaction_id)
     ).all():  # fmt: skip
         text = "\n".join(p for p in (r.subject, r.body) if p) or "(no text)"
+        meta = r.meta if isinstance(r.meta, dict) else {}
+        if meta.get("kind") in ("comment", "mention"):
+            # SOCIAL: said in public, under one of our posts; the answer went privately.
+            where = _PLATFORMS.get(str(meta.get("platform")), "social media")
+            post = f" on post {meta['post_id']}" if meta.get("post_id") else ""
+            text = f"[Public {meta['kind']} on {where}{post}]\n{text}"
         entries.append(
             TimelineEntry(
                 r.received_at or r.stored_at,
