@@ -91,10 +91,17 @@ class Authenticator:
                 bearer.encode(), self.legacy_token.encode()
             ):
                 return Principal("token:DOORSTEP_API_TOKEN", LEGACY_SCOPES)
-            with self.engine.begin() as conn:
+            with self.engine.connect() as conn:
                 token = api_tokens.verify_token(conn, bearer, now=now)
             if token is None:
                 return None
+            # Best effort: a database that cannot write (a full disk) must still let a
+            # monitor read /api/status, which is how an operator learns the disk is full.
+            try:
+                with self.engine.begin() as conn:
+                    api_tokens.note_used(conn, token, now=now)
+            except sa.exc.SQLAlchemyError:
+                log.warning("could not record the use of API token %s", token.name)
             return Principal(f"token:{token.name}", frozenset({token.scope}))
         if session:
             with self.engine.connect() as conn:

@@ -125,9 +125,12 @@ def verify_token(conn: sa.Connection, secret: str, *, now: datetime) -> ApiToken
     ).first()
     if row is None:
         return None
-    token = _token(row)
+    return _token(row)
+
+
+def note_used(conn: sa.Connection, token: ApiToken, *, now: datetime) -> None:
+    """Record when a token was last used (to the resolution `LAST_USED_RESOLUTION`)."""
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
         conn.execute(
             api_tokens.update().where(api_tokens.c.id == token.id).values(last_used_at=now)
         )
-    return token

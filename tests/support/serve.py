@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from pathlib import Path
@@ -70,6 +71,7 @@ class Serve:
         self.port = free_port("127.0.0.1")
         self.process: subprocess.Popen[bytes] | None = None
         self.started_at = 0.0
+        self._token: str | None = None
 
     @property
     def url(self) -> str:
@@ -78,11 +80,21 @@ class Serve:
     def start(self) -> Serve:
         self.started_at = time.monotonic()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "--config", str(self.config), "serve",
-             "--port", str(self.port), "--log-level", "warning"],
+            [
+                sys.executable,
+                "-m",
+                "bot",
+                "--config",
+                str(self.config),
+                "serve",
+                "--port",
+                str(self.port),
+                "--log-level",
+                "warning",
+            ],
             cwd=REPO,
             start_new_session=True,  # killed as a group, like a crashed host's service
-        )  # fmt: skip
+        )
         return self
 
     def healthy(self) -> bool:
@@ -94,10 +106,42 @@ class Serve:
 
     def wait_healthy(self, timeout: float = 120) -> Serve:
         wait(self.healthy, timeout, f"{self.name} did not start", step=0.1)
+        self.token()
         return self
 
+    def token(self) -> str:
+        """A read-only token made as an operator would, once (at start, before a drill can
+        fill the disk or cut the database)."""
+        if self._token is None:
+            made = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "bot",
+                    "--config",
+                    str(self.config),
+                    "token",
+                    "add",
+                    f"monitor-{uuid.uuid4().hex[:8]}",
+                    "--scope",
+                    "read",
+                ],
+                cwd=REPO,
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=True,
+            )
+            self._token = next(w for w in made.stdout.split() if w.startswith("ds_"))
+        return self._token
+
     def status(self) -> dict[str, Any]:
-        response = httpx.get(f"{self.url}/api/status", timeout=5)
+        """/api/status, read with a read-only token (the API needs credentials)."""
+        response = httpx.get(
+            f"{self.url}/api/status",
+            headers={"Authorization": f"Bearer {self.token()}"},
+            timeout=5,
+        )
         response.raise_for_status()
         result: dict[str, Any] = response.json()
         return result
