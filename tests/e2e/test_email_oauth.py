@@ -591,8 +591,16 @@ def test_serve_shows_a_revoked_secret_on_api_status_and_recovers(
         run_migrations=False,
     )  # fmt: skip
 
+    from datetime import UTC, datetime
+
+    from bot.web.api_tokens import add_token
+
+    with engine.begin() as conn:  # /api/status needs credentials: a monitoring token
+        _, token = add_token(conn, name="monitor", scope="read", now=datetime.now(UTC))
+    auth = {"Authorization": f"Bearer {token}"}
+
     def status(url: str) -> dict[str, Any]:
-        (box,) = httpx.get(f"{url}/api/status").json()["mailboxes"]
+        (box,) = httpx.get(f"{url}/api/status", headers=auth).json()["mailboxes"]
         return dict(box)
 
     def until(predicate: Callable[[], bool], timeout: float = 20.0) -> None:
