@@ -346,3 +346,39 @@ async def test_staff_see_a_comment_as_public_with_its_post(harness: Harness) -> 
     said = next(e for e in entries if e.who == "resident")
     assert said.text.startswith(f"[Public comment on Facebook on post {PAGE_ID}_555]")
     assert said.address == "fb:user-7" and said.channel == "social"
+
+
+async def test_an_expired_page_token_is_shown_to_staff_on_every_page(harness: Harness) -> None:
+    import re
+
+    from bot.storage.tables_staff import staff_users
+    from bot.web.dashboard.auth import hash_password
+
+    harness.fake.fail_next("token_expired")
+    await harness.meta(messenger_dm("Help with my rent", "m_410"))
+    await harness.settle()
+    with harness.app.engine.begin() as conn:
+        conn.execute(
+            staff_users.insert().values(
+                email="rita@landlord.example",
+                name="Rita Repairs",
+                role="agent",
+                team="customer-services",
+                password_hash=hash_password("a long enough password"),
+                active=True,
+                created_at=MONDAY_10,
+            )
+        )
+    form = await harness.client.get("/staff/login")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
+    assert csrf is not None
+    await harness.client.post(
+        "/staff/login",
+        data={
+            "email": "rita@landlord.example",
+            "password": "a long enough password",
+            "csrf": csrf.group(1),
+        },
+    )
+    page = (await harness.client.get("/staff/")).text
+    assert "Social media: page access token refused" in page

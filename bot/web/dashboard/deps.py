@@ -99,6 +99,26 @@ def wall_now() -> datetime:
     return datetime.now(UTC)
 
 
+_CHANNEL_NAMES = {
+    "social": "Social media",
+    "sms": "Text messages",
+    "email": "Email",
+    "webchat": "Web chat",
+}
+
+
+def _channel_problems(app: App) -> list[tuple[str, str]]:
+    from bot.domain.model import Channel
+
+    found: list[tuple[str, str]] = []
+    for channel in Channel:
+        health = getattr(app.senders.find(channel), "health", None)
+        if callable(health):
+            for problem in health().values():
+                found.append((_CHANNEL_NAMES.get(channel.value, channel.value), str(problem)))
+    return found
+
+
 def redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
@@ -210,6 +230,8 @@ class Dashboard:
             "mailbox_problems": [b for b in mailbox_states(self.app.extras) if not b["ok"]]
             if user
             else [],
+            # A channel's own word on its health (an expired social page token).
+            "channel_problems": _channel_problems(self.app) if user else [],
             **ctx,
         }
         response = self.templates.TemplateResponse(request, name, context, status_code=status_code)
