@@ -12,6 +12,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from actions import wording
+
 LONDON = ZoneInfo("Europe/London")
 
 WEEKDAYS = ("Llun", "Mawrth", "Mercher", "Iau", "Gwener", "Sadwrn", "Sul")
@@ -33,12 +35,7 @@ MONTHS = (
 
 def time_in_words(moment: datetime) -> str:
     """'5pm', '5:15pm', '9am', 'hanner dydd'."""
-    local = moment.astimezone(LONDON)
-    if local.hour == 12 and local.minute == 0:
-        return "hanner dydd"
-    hour = local.hour % 12 or 12
-    suffix = "am" if local.hour < 12 else "pm"
-    return f"{hour}{suffix}" if local.minute == 0 else f"{hour}:{local.minute:02d}{suffix}"
+    return wording.time_in_words(moment, midday="hanner dydd")
 
 
 def date_in_words(day: date, *, today: date | None = None, mutated: bool = False) -> str:

@@ -8,11 +8,11 @@ from zoneinfo import ZoneInfo
 LONDON = ZoneInfo("Europe/London")
 
 
-def time_in_words(moment: datetime) -> str:
-    """'5pm', '5:15pm', '9am', 'midday'."""
+def time_in_words(moment: datetime, *, midday: str = "midday") -> str:
+    """'5pm', '5:15pm', '9am', 'midday' (Welsh letters keep am/pm too: actions/cymraeg.py)."""
     local = moment.astimezone(LONDON)
     if local.hour == 12 and local.minute == 0:
-        return "midday"
+        return midday
     hour = local.hour % 12 or 12
     suffix = "am" if local.hour < 12 else "pm"
     return f"{hour}{suffix}" if local.minute == 0 else f"{hour}:{local.minute:02d}{suffix}"

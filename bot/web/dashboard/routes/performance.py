@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
@@ -63,23 +63,28 @@ def build(ctx: Dashboard) -> APIRouter:
             )
         return chosen, perf
 
-    def filters_from(team: str | None, channel: str | None, topic: str | None) -> Filters:
-        return Filters(team=team or None, channel=channel or None, topic=topic or None)
-
-    @router.get("/performance", response_class=HTMLResponse)
-    async def performance(
+    async def figures(
         request: Request,
-        user: CurrentUser,
         team: str | None = None,
         channel: str | None = None,
         topic: str | None = None,
         bucket: str | None = None,
-    ) -> HTMLResponse:
+    ) -> tuple[Any, Performance]:
+        """The period and filters from the query string, and the figures for them (shared by
+        the page and its exports, so they always agree)."""
         params = request.query_params
-        filters = filters_from(team, channel, topic)
-        chosen, perf = await run_in_threadpool(
-            read, params.get("from"), params.get("to"), bucket, filters
-        )
+        filters = Filters(team=team or None, channel=channel or None, topic=topic or None)
+        return await run_in_threadpool(read, params.get("from"), params.get("to"), bucket, filters)
+
+    # A default, not an Annotated alias: the alias would be local to build(), and the
+    # postponed annotations of the routes are resolved at module level.
+    from_query = Depends(figures)
+
+    @router.get("/performance", response_class=HTMLResponse)
+    async def performance(
+        request: Request, user: CurrentUser, found: tuple[Any, Performance] = from_query
+    ) -> HTMLResponse:
+        chosen, perf = found
         names = policy_names()
         teams = {t.id: t.name for t in settings.teams}
         query = urlencode(
@@ -87,7 +92,7 @@ def build(ctx: Dashboard) -> APIRouter:
                 "from": chosen.first.isoformat(),
                 "to": chosen.last.isoformat(),
                 "bucket": perf.bucket,
-                **filters.as_dict(),
+                **perf.filters.as_dict(),
             }
         )
         return ctx.page(
@@ -109,17 +114,9 @@ def build(ctx: Dashboard) -> APIRouter:
 
     @router.get("/performance.csv")
     async def performance_csv(
-        request: Request,
-        user: CurrentUser,
-        team: str | None = None,
-        channel: str | None = None,
-        topic: str | None = None,
-        bucket: str | None = None,
+        user: CurrentUser, found: tuple[Any, Performance] = from_query
     ) -> Response:
-        params = request.query_params
-        chosen, perf = await run_in_threadpool(
-            read, params.get("from"), params.get("to"), bucket, filters_from(team, channel, topic)
-        )
+        chosen, perf = found
         name = f"doorstep-performance-{chosen.first.isoformat()}-{chosen.last.isoformat()}.csv"
         return Response(
             as_csv(perf),
@@ -129,19 +126,10 @@ def build(ctx: Dashboard) -> APIRouter:
 
     @router.get("/performance.json")
     async def performance_json(
-        request: Request,
-        user: CurrentUser,
-        team: str | None = None,
-        channel: str | None = None,
-        topic: str | None = None,
-        bucket: str | None = None,
+        user: CurrentUser, found: tuple[Any, Performance] = from_query
     ) -> Response:
-        params = request.query_params
-        filters = filters_from(team, channel, topic)
-        _, perf = await run_in_threadpool(
-            read, params.get("from"), params.get("to"), bucket, filters
-        )
-        data = as_json(perf, filters)
+        _, perf = found
+        data = as_json(perf, perf.filters)
         data["generated_at"] = datetime.now(LONDON).isoformat()
         return JSONResponse(data)
 
