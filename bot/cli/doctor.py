@@ -147,7 +147,7 @@ def _nlu(settings: Settings) -> list[Finding]:
     model, data = settings.nlu.model_dir, settings.nlu.data_dir
     if is_current(model, data):
         return [Finding(True, "nlu", f"model in {model} is current")]
-    if data.is_dir() and any(data.glob("*.yml")):
+    if data.is_dir() and any(data.rglob("*.yml")):  # Rasa layout: nlu_data/nlu/*.yml
         return [Finding(True, "nlu", f"will train from {data} on first start (about 20 s)")]
     if read_meta(model) is not None:
         return [Finding(True, "nlu", f"using the model in {model} (no training data in {data})")]
