@@ -20,6 +20,7 @@ from bot.bootstrap import bootstrap
 from bot.domain.model import Channel
 from bot.settings import Settings
 from bot.storage import tables as t
+from bot.web.api_tokens import add_token
 from bot.web.app import create_app
 from channels.base import CollectingSender
 from tests.fakes import KeywordClassifier
@@ -122,7 +123,9 @@ def test_graph_mailbox_end_to_end(engine: sa.Engine, idp: FakeOAuth, graph: Fake
         wait_until(lambda: len(inbound_rows(engine)) == 4)
         wait_until(lambda: {m.recipient for m in sender.sent} >= {"resident3@example.org"})
         time.sleep(1.0)  # any second acknowledgement would have been sent by now
-        status = httpx.get(f"{url}/api/status").json()
+        with engine.begin() as conn:  # /api/status needs credentials: a monitoring token
+            _, token = add_token(conn, name="monitor", scope="read", now=datetime.now(UTC))
+        status = httpx.get(f"{url}/api/status", headers={"Authorization": f"Bearer {token}"}).json()
     acknowledged = sorted(m.recipient for m in sender.sent if m.kind == "acknowledgement")
     assert acknowledged == ["resident2@example.org", "resident3@example.org"]
     rows = inbound_rows(engine)
