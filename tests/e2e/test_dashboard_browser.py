@@ -257,6 +257,10 @@ def test_complaint_through_both_stages_with_a_controlled_clock(
     page.get_by_role("button", name="Sign out").click()
     sign_in(page, server, "dana@landlord.example")
     page.get_by_role("link", name=reference).click()
+    # Issue 20: no acknowledgement without saying what we understand the complaint is about.
+    page.get_by_label("What we understand the complaint is about").fill(
+        "The kitchen repair is still unfinished after stage 1."
+    )
     page.get_by_role("button", name="Acknowledge").click()
     page.get_by_role("status").filter(has_text="Acknowledged").wait_for()
     server.clock.advance(days=5)
