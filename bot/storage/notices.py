@@ -144,14 +144,16 @@ class Notices:
             item = self._outgoing.get()
             if item is None:
                 break
-            batch = {item}
+            # Ordered (a dict, not a set): notices go in the order they were published, and
+            # the same notice twice in a batch is one notice.
+            batch = {item: None}
             with contextlib.suppress(queue.Empty):
-                while len(batch) < 500:  # the same notice twice in a row is one notice
+                while len(batch) < 500:
                     more = self._outgoing.get_nowait()
                     if more is None:
                         self._stop.set()
                         break
-                    batch.add(more)
+                    batch.setdefault(more)
             try:
                 if conn is None:
                     conn = self._connect()

@@ -40,9 +40,13 @@ def test_redact(text: str, expected: str) -> None:
 
 
 def test_every_record_is_redacted_whoever_logs_it(
-    redacting: None, caplog: pytest.LogCaptureFixture
+    redacting: None, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     access = logging.getLogger("uvicorn.access")
+    # uvicorn's own logging config (applied by any earlier test that ran a server in this
+    # process) stops its access log propagating; caplog listens at the root.
+    monkeypatch.setattr(access, "propagate", True)
+    monkeypatch.setattr(access, "disabled", False)
     with caplog.at_level(logging.INFO):
         # uvicorn's access log: the path is an argument, formatted later.
         access.info(
