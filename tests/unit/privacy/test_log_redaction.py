@@ -44,10 +44,11 @@ def test_every_record_is_redacted_whoever_logs_it(
 ) -> None:
     access = logging.getLogger("uvicorn.access")
     # uvicorn's own logging config (applied by any earlier test that ran a server in this
-    # process) stops its access log propagating; caplog listens at the root.
+    # process) stops its access log propagating and may raise its level; caplog listens at
+    # the root.
     monkeypatch.setattr(access, "propagate", True)
     monkeypatch.setattr(access, "disabled", False)
-    with caplog.at_level(logging.INFO):
+    with caplog.at_level(logging.INFO), caplog.at_level(logging.INFO, logger=access.name):
         # uvicorn's access log: the path is an argument, formatted later.
         access.info(
             '%s - "%s %s HTTP/%s" %d',
