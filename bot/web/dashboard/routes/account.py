@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
@@ -18,7 +18,7 @@ from bot.web.dashboard.deps import (
     FormUser,
     wall_now,
 )
-from bot.web.dashboard.routes.signin import client_of, enrol_page
+from bot.web.dashboard.routes.signin import client_of, enrol_checked, enrol_page
 
 
 def build(ctx: Dashboard) -> APIRouter:
@@ -98,20 +98,7 @@ def build(ctx: Dashboard) -> APIRouter:
         secret_sig: Annotated[str, Form()],
         code: Annotated[str, Form()] = "",
     ) -> Response:
-        if not auth.check(ctx.secret, f"enrol:{user.id}", secret, secret_sig):
-            raise HTTPException(status_code=403, detail="The form has expired. Reload the page.")
-        now = wall_now()
-        with ctx.engine.begin() as conn:
-            done = totp.enrol(conn, user.id, secret, code, now)
-            if done:
-                audit.record(
-                    conn,
-                    actor=user.email,
-                    user_id=user.id,
-                    action="totp_enrolled",
-                    now=now,
-                    client=client_of(request),
-                )
+        done = enrol_checked(ctx, request, user, secret, secret_sig, code)
         if not done:
             return enrol_page(
                 ctx,

@@ -85,6 +85,28 @@ def enrol_page(
     )
 
 
+def enrol_checked(
+    ctx: Dashboard, request: Request, user: StaffUser, secret: str, secret_sig: str, code: str
+) -> bool:
+    """Two-step sign-in set up with the secret we showed (signed for this user) and a right
+    code from the app; recorded in the audit log. Shared by first sign-in and "Your account"."""
+    if not auth.check(ctx.secret, f"enrol:{user.id}", secret, secret_sig):
+        raise HTTPException(status_code=403, detail="The form has expired. Reload the page.")
+    now = wall_now()
+    with ctx.engine.begin() as conn:
+        done = totp.enrol(conn, user.id, secret, code, now)
+        if done:
+            audit.record(
+                conn,
+                actor=user.email,
+                user_id=user.id,
+                action="totp_enrolled",
+                now=now,
+                client=client_of(request),
+            )
+    return done
+
+
 def build(ctx: Dashboard) -> APIRouter:
     router = APIRouter()
     settings = ctx.settings
@@ -310,20 +332,7 @@ def build(ctx: Dashboard) -> APIRouter:
         user = pending_user(request)
         if user is None or user.totp_enabled:
             return restart()
-        if not auth.check(ctx.secret, f"enrol:{user.id}", secret, secret_sig):
-            raise HTTPException(status_code=403, detail="The form has expired. Reload the page.")
-        now = wall_now()
-        with ctx.engine.begin() as conn:
-            done = totp.enrol(conn, user.id, secret, code, now)
-            if done:
-                audit.record(
-                    conn,
-                    actor=user.email,
-                    user_id=user.id,
-                    action="totp_enrolled",
-                    now=now,
-                    client=client_of(request),
-                )
+        done = enrol_checked(ctx, request, user, secret, secret_sig, code)
         if not done:
             return enrol_page(
                 ctx,
@@ -336,7 +345,7 @@ def build(ctx: Dashboard) -> APIRouter:
                 error="That code is not right. Try the newest code your app shows.",
                 status=401,
             )
-        return signed_in(request, user, next, now)
+        return signed_in(request, user, next, wall_now())
 
     # ---- sign-out ------------------------------------------------------------------------
 
