@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from actions.replies import ActionError, Actor, Services, load_case
 from actions.wording import team_in_words
 from bot.errors import DoorstepError
+from bot.service import live
 from bot.service.handlers import Context, save_and_handle
 from bot.storage import tables as t
 from bot.storage.interactions import SqlInteractions
@@ -113,3 +114,25 @@ def take(
     except DoorstepError as exc:
         raise ActionError(str(exc)) from exc
     interactions.save(interaction)
+
+
+def offer_person(
+    uow: UnitOfWork,
+    services: Services,
+    interaction_id: int,
+    *,
+    session_id: str,
+    now: datetime,
+    event_id: int | None = None,
+) -> live.Decision:
+    """HANDOFF in the web chat: a person now or the phone and a deadline.
+
+    In office hours, with someone in the case's team signed in and Available, the chat goes
+    to the dashboard's live queue and the resident is told they are in it; otherwise the
+    hand-off reply (the number to call now and when the team will reply) is the answer.
+    The live-chat worker calls this for every `handoff_requested` event of a web chat; a
+    conversation engine may call it straight after `request_handoff` (same transaction) to
+    word its reply by the decision (`Decision.route`)."""
+    return live.offer(
+        uow, services, interaction_id, session_id=session_id, event_id=event_id, now=now
+    )

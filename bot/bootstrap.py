@@ -253,10 +253,14 @@ def build_workers(app: App) -> list[Worker]:
     """The configured areas' background workers (an area not configured offers none)."""
     from actions.appointments import build_worker as appointment_worker
     from bot.privacy.worker import build_worker as retention_worker
+    from bot.service.live import build_worker as live_chat_worker
 
     # The web chat has none: the outbox worker and the hub deliver its replies.
     workers: list[Worker] = [appointment_worker(app)]
     retention = retention_worker(app)  # PRIVACY: the daily retention run, unless cron does it
     if retention is not None:
         workers.append(retention)
+    live = live_chat_worker(app)  # HANDOFF: the live-chat queue's requests and timeouts
+    if live is not None:
+        workers.append(live)
     return workers

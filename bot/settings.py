@@ -321,6 +321,27 @@ class Webchat(_Model):
     idle_timeout_hours: float = Field(default=24.0, gt=0)
 
 
+class LiveChat(_Model):
+    """ "Talk to a person" in the web chat (bot/service/live.py, docs/live-chat.md): in office
+    hours, when someone in the case's team is signed in to the dashboard and Available, the
+    chat waits in the live queue for them; otherwise the resident is given the phone number
+    and the deadline (HANDOFF)."""
+
+    enabled: bool = True
+    # Nobody took the chat in this long: the resident is told to call, and by when the team
+    # will reply here; the case stays in the team's ordinary queue.
+    queue_timeout_seconds: float = Field(default=180.0, gt=0)
+    # Presence is a heartbeat stored in the database (every instance sees it): the
+    # dashboard sends one this often, and a member of staff counts as there for this long
+    # after the last (so closing the dashboard ends it within the window).
+    heartbeat_seconds: float = Field(default=15.0, gt=0)
+    presence_ttl_seconds: float = Field(default=45.0, gt=0)
+    # No key press, click or scroll in the dashboard for this long: no longer Available.
+    idle_minutes: float = Field(default=10.0, gt=0)
+    # How often the live-chat worker looks for new requests, timeouts and absent officers.
+    worker_poll_seconds: float = Field(default=2.0, gt=0)
+
+
 class Retention(_Model):
     """How long personal data is kept (UK GDPR storage limitation; bot/privacy/retention.py).
     A landlord sets its own periods from its retention schedule; these are common ones."""
@@ -473,6 +494,7 @@ class Settings(BaseSettings):
     templates_dir: Path | None = None
     sms: Sms = Field(default_factory=Sms)
     webchat: Webchat = Field(default_factory=Webchat)
+    live_chat: LiveChat = Field(default_factory=LiveChat)
     dashboard: Dashboard = Field(default_factory=Dashboard)
     rasa: Rasa = Field(default_factory=Rasa)
     privacy: Privacy = Field(default_factory=Privacy)

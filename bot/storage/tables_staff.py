@@ -108,3 +108,45 @@ sa.Index(
     postgresql_where=sa.text("is_open"),
     sqlite_where=sa.text("is_open"),
 )
+
+# Live chat (bot/service/live.py, docs/live-chat.md). Presence is a heartbeat kept here, not
+# in a process's memory, so every instance behind the load balancer sees who is there: a
+# member of staff counts as Available while `status` is "available", the dashboard's last
+# heartbeat (`seen_at`) is recent and they did something in it lately (`active_at`).
+PRESENCE_STATES = ("available", "away")
+
+staff_presence = sa.Table(
+    "staff_presence",
+    metadata,
+    sa.Column("user_id", sa.ForeignKey("staff_users.id"), primary_key=True),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("seen_at", UtcDateTime, nullable=False, index=True),
+    sa.Column("active_at", UtcDateTime, nullable=False),
+    sa.Column("changed_at", UtcDateTime, nullable=False),
+)
+
+# One row per "Talk to a person" in the web chat, and what became of it: "waiting" in the
+# live queue, "taken" by a member of staff, "timed_out" (nobody free in time: the resident
+# was given the phone number and the deadline), "ended", or "phone" (nobody available or
+# the office closed when it was asked: the decision is kept for the record). `event_id`
+# is the hand-off request it answers, unique so two instances cannot queue it twice.
+LIVE_STATES = ("waiting", "taken", "timed_out", "ended", "phone")
+
+live_chats = sa.Table(
+    "live_chats",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("interaction_id", sa.ForeignKey("interactions.id"), nullable=False, index=True),
+    sa.Column("event_id", sa.Integer, unique=True),
+    sa.Column("session_id", sa.String(40), nullable=False),  # the chat (resident's address)
+    sa.Column("team", sa.String(60), nullable=False),
+    sa.Column("state", sa.String(20), nullable=False),
+    sa.Column("requested_at", UtcDateTime, nullable=False),
+    sa.Column("taken_by", sa.String(320)),  # staff email
+    sa.Column("taken_name", sa.String(200)),
+    sa.Column("taken_at", UtcDateTime),
+    sa.Column("ended_at", UtcDateTime),
+    sa.Column("ended_reason", sa.String(200)),
+    sa.Column("staff_messages", sa.Integer, nullable=False, default=0),
+)
+sa.Index("ix_live_chats_state_team", live_chats.c.state, live_chats.c.team)

@@ -187,6 +187,8 @@ def turn_handler(settings: Settings) -> TurnHandler | None:
     Rasa as the fall-back."""
     if not settings.webchat.enabled:
         return None
+    from bot.service.live import PersonFirst
     from channels.webchat.assistant import ChatAssistant
 
-    return ChatAssistant()
+    # While a member of staff is in the chat (live chat), the assistant stays quiet.
+    return PersonFirst(ChatAssistant())

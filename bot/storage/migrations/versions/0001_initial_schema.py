@@ -174,6 +174,50 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_staff_sessions_user_id"), ["user_id"], unique=False)
 
     op.create_table(
+        "staff_presence",
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("seen_at", bot.storage.tables.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("active_at", bot.storage.tables.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("changed_at", bot.storage.tables.UtcDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["staff_users.id"], name=op.f("fk_staff_presence_user_id_staff_users")
+        ),
+        sa.PrimaryKeyConstraint("user_id", name=op.f("pk_staff_presence")),
+    )
+    with op.batch_alter_table("staff_presence", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_staff_presence_seen_at"), ["seen_at"], unique=False)
+
+    op.create_table(
+        "live_chats",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("interaction_id", sa.Integer(), nullable=False),
+        sa.Column("event_id", sa.Integer(), nullable=True),
+        sa.Column("session_id", sa.String(length=40), nullable=False),
+        sa.Column("team", sa.String(length=60), nullable=False),
+        sa.Column("state", sa.String(length=20), nullable=False),
+        sa.Column("requested_at", bot.storage.tables.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("taken_by", sa.String(length=320), nullable=True),
+        sa.Column("taken_name", sa.String(length=200), nullable=True),
+        sa.Column("taken_at", bot.storage.tables.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("ended_at", bot.storage.tables.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("ended_reason", sa.String(length=200), nullable=True),
+        sa.Column("staff_messages", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["interaction_id"],
+            ["interactions.id"],
+            name=op.f("fk_live_chats_interaction_id_interactions"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_live_chats")),
+        sa.UniqueConstraint("event_id", name=op.f("uq_live_chats_event_id")),
+    )
+    with op.batch_alter_table("live_chats", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_live_chats_interaction_id"), ["interaction_id"], unique=False
+        )
+        batch_op.create_index("ix_live_chats_state_team", ["state", "team"], unique=False)
+
+    op.create_table(
         "appointments",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("job_ref", sa.String(length=60), nullable=False),
@@ -569,6 +613,15 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_appointments_contact_id"))
 
     op.drop_table("appointments")
+    with op.batch_alter_table("live_chats", schema=None) as batch_op:
+        batch_op.drop_index("ix_live_chats_state_team")
+        batch_op.drop_index(batch_op.f("ix_live_chats_interaction_id"))
+
+    op.drop_table("live_chats")
+    with op.batch_alter_table("staff_presence", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_staff_presence_seen_at"))
+
+    op.drop_table("staff_presence")
     with op.batch_alter_table("staff_sessions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_staff_sessions_user_id"))
         batch_op.drop_index(batch_op.f("ix_staff_sessions_expires_at"))
