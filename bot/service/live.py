@@ -32,7 +32,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from actions.replies import ActionError, Actor, Services, enqueue_to_resident, load_case, render
 from actions.wording import deadline_in_words, team_in_words
@@ -80,6 +80,25 @@ def decide(*, enabled: bool, office_open: bool, available: int) -> Decision:
     return Decision(Route.LIVE, "someone in the team is available", available)
 
 
+class OfficeHours(Protocol):
+    def is_open(self, moment: datetime) -> object: ...
+
+
+class Presence(Protocol):
+    """Who is there: the number of a team's staff Available now (SQL: `SqlPresence`)."""
+
+    def available(self, team: str, now: datetime) -> int: ...
+
+
+def choose(
+    hours: OfficeHours, presence: Presence, *, team: str, now: datetime, enabled: bool
+) -> Decision:
+    """`decide` with the facts looked up; presence is only asked when it could matter."""
+    office_open = bool(hours.is_open(now))
+    available = presence.available(team, now) if enabled and office_open else 0
+    return decide(enabled=enabled, office_open=office_open, available=available)
+
+
 # ---- presence ------------------------------------------------------------------------------
 
 
@@ -90,9 +109,15 @@ def presence_windows(settings: LiveChatSettings) -> tuple[timedelta, timedelta]:
     )
 
 
-def available_in(conn: sa.Connection, settings: LiveChatSettings, team: str, now: datetime) -> int:
-    ttl, idle = presence_windows(settings)
-    return len(store.available_staff(conn, team, now, ttl, idle))
+class SqlPresence:
+    """Presence as the dashboard's heartbeats left it in the database (any instance's)."""
+
+    def __init__(self, conn: sa.Connection, settings: LiveChatSettings) -> None:
+        self.conn = conn
+        self.ttl, self.idle = presence_windows(settings)
+
+    def available(self, team: str, now: datetime) -> int:
+        return len(store.available_staff(self.conn, team, now, self.ttl, self.idle))
 
 
 # ---- the steps -------------------------------------------------------------------------------
@@ -144,10 +169,12 @@ def offer(
     case = load_case(uow.conn, interaction_id)
     if case.status == "closed":
         return Decision(Route.PHONE, "the case is closed")
-    decision = decide(
+    decision = choose(
+        services.clocks.calendar,
+        SqlPresence(uow.conn, settings),
+        team=case.team,
+        now=now,
         enabled=settings.enabled,
-        office_open=bool(services.clocks.calendar.is_open(now)),
-        available=available_in(uow.conn, settings, case.team, now),
     )
     state = "waiting" if decision.route is Route.LIVE else "phone"
     chat_id = store.add(

@@ -99,11 +99,23 @@ def status_of(
     row = conn.execute(
         sa.select(p.status, p.seen_at, p.active_at).where(p.user_id == user_id)
     ).first()
-    if row is None or row.status != "available":
+    if row is None:
         return "away"
-    if row.seen_at < now - ttl or row.active_at < now - idle:
-        return "away"
-    return "available"
+    there = is_available(row.status, row.seen_at, row.active_at, now, ttl, idle)
+    return "available" if there else "away"
+
+
+def is_available(
+    status: str,
+    seen_at: datetime,
+    active_at: datetime,
+    now: datetime,
+    ttl: timedelta,
+    idle: timedelta,
+) -> bool:
+    """Chose Available, the dashboard is still open (a recent heartbeat) and in use (not
+    idle). The same rule as `available_staff`'s query, for one person."""
+    return status == "available" and seen_at >= now - ttl and active_at >= now - idle
 
 
 def available_staff(
