@@ -11,7 +11,7 @@ is checked in the outbox rows.
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -376,3 +376,96 @@ def test_live_chat_turned_off_means_phone(engine: sa.Engine) -> None:
             uow, env.app, interaction_id, session_id=session, event_id=None, now=env.clock()
         )
     assert decision.route is live.Route.PHONE and "off" in decision.reason
+
+
+# ---- the dashboard routes: need-to-know, CSRF, presence over HTTP ------------------------
+
+
+def _client(env: Env, user_id: int) -> tuple[Any, str]:
+    import warnings
+
+    from bot.web.app import create_app
+    from bot.web.dashboard import auth
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        from starlette.testclient import TestClient
+
+    with env.engine.begin() as conn:
+        token = auth.start_session(conn, user_id, hours=1, now=datetime.now(UTC))
+    client = TestClient(create_app(env.app, run_workers=False))
+    client.cookies.set("ds_staff", token)
+    secret = env.app.settings.secret_key
+    assert secret is not None
+    return client, auth.sign(secret, "csrf", token)
+
+
+def test_only_staff_who_may_see_the_case_see_the_chat(engine: sa.Engine) -> None:
+    settings = _settings().model_copy(update={"secret_key": "live-test"})
+    env = Env(engine, settings, office_hours_clock(settings))
+    jane = env.staff("jane@example.org", "Jane Hill", "repairs")
+    omar = env.staff("omar@example.org", "Omar Ali", "housing")
+    jane_client, jane_csrf = _client(env, jane)
+    omar_client, omar_csrf = _client(env, omar)
+    with jane_client, omar_client:
+        # Presence over HTTP: the form needs its CSRF token; the heartbeat answers JSON.
+        refused = jane_client.post("/staff/presence", data={"status": "available", "csrf": "x"})
+        assert refused.status_code == 403
+        done = jane_client.post(
+            "/staff/presence",
+            data={"status": "available", "csrf": jane_csrf},
+            follow_redirects=False,
+        )
+        assert done.status_code == 303
+        beat = jane_client.post("/staff/presence/heartbeat", data={"csrf": jane_csrf, "idle": "3"})
+        assert beat.json()["status"] == "available"
+        idle = jane_client.post(
+            "/staff/presence/heartbeat", data={"csrf": jane_csrf, "idle": "99999"}
+        )
+        assert idle.json()["status"] == "away"  # idle for longer than the window
+        jane_client.post("/staff/presence/heartbeat", data={"csrf": jane_csrf, "idle": "0"})
+
+        session = _asks_for_a_person(env)
+        env.tick()
+        reference = env.interaction(session).reference
+        chat_id = env.chat_row(env.interaction(session).id).id
+
+        page = jane_client.get("/staff/chats")
+        assert page.status_code == 200 and f"Take chat {reference}" in page.text
+        assert "script-src 'self'" in page.headers["content-security-policy"]
+        assert "<script>" not in page.text  # no inline script
+        script = jane_client.get("/staff/live-chat.js")
+        assert script.headers["content-type"].startswith("text/javascript")
+
+        # Omar is in another team: the chat is not listed, not opened, not streamed, not taken.
+        assert reference not in omar_client.get("/staff/chats").text
+        assert omar_client.get(f"/staff/chats/{chat_id}").status_code == 403
+        assert omar_client.get(f"/staff/chats/{chat_id}/stream").status_code == 403
+        taken = omar_client.post(f"/staff/chats/{chat_id}/take", data={"csrf": omar_csrf})
+        assert taken.status_code == 403
+        assert env.chat_row(env.interaction(session).id).state == "waiting"
+
+        took = jane_client.post(
+            f"/staff/chats/{chat_id}/take", data={"csrf": jane_csrf}, follow_redirects=False
+        )
+        assert took.status_code == 303 and took.headers["location"] == f"/staff/chats/{chat_id}"
+        said = jane_client.post(
+            f"/staff/chats/{chat_id}/say",
+            data={"csrf": jane_csrf, "text": "Hello from Jane", "nonce": "n1"},
+            headers={"Accept": "application/json"},
+        )
+        assert said.json()["ok"] is True
+        empty = jane_client.post(
+            f"/staff/chats/{chat_id}/say",
+            data={"csrf": jane_csrf, "text": "   ", "nonce": "n2"},
+            headers={"Accept": "application/json"},
+        )
+        assert empty.status_code == 409 and "Write a message" in empty.json()["message"]
+        view = jane_client.get(f"/staff/chats/{chat_id}")
+        assert "My boiler is broken" in view.text and 'id="chat-say"' in view.text
+    assert "Hello from Jane" in env.bodies()
+    with engine.connect() as conn:
+        actions = {
+            r.action for r in conn.execute(sa.select(t.metadata.tables["staff_audit"].c.action))
+        }
+    assert {"presence_available", "live_chat_taken", "live_chat_message", "view_refused"} <= actions
