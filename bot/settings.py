@@ -333,9 +333,10 @@ class LiveChat(_Model):
     queue_timeout_seconds: float = Field(default=180.0, gt=0)
     # Presence is a heartbeat stored in the database (every instance sees it): the
     # dashboard sends one this often, and a member of staff counts as there for this long
-    # after the last (so closing the dashboard ends it within the window).
+    # after the last (so closing the dashboard ends it within the window). Over a minute:
+    # browsers run a background tab's timers only once a minute.
     heartbeat_seconds: float = Field(default=15.0, gt=0)
-    presence_ttl_seconds: float = Field(default=45.0, gt=0)
+    presence_ttl_seconds: float = Field(default=75.0, gt=0)
     # No key press, click or scroll in the dashboard for this long: no longer Available.
     idle_minutes: float = Field(default=10.0, gt=0)
     # How often the live-chat worker looks for new requests, timeouts and absent officers.

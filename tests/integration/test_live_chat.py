@@ -423,6 +423,11 @@ def test_only_staff_who_may_see_the_case_see_the_chat(engine: sa.Engine) -> None
             "/staff/presence/heartbeat", data={"csrf": jane_csrf, "idle": "99999"}
         )
         assert idle.json()["status"] == "away"  # idle for longer than the window
+        for hostile in ("nan", "-inf", "1e309", "-5"):
+            odd = jane_client.post(
+                "/staff/presence/heartbeat", data={"csrf": jane_csrf, "idle": hostile}
+            )
+            assert odd.status_code == 200, hostile
         jane_client.post("/staff/presence/heartbeat", data={"csrf": jane_csrf, "idle": "0"})
 
         session = _asks_for_a_person(env)

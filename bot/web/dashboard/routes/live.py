@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
 import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
@@ -118,7 +119,8 @@ def build(ctx: Dashboard) -> APIRouter:
     async def heartbeat(user: FormUser, idle: Annotated[float, Form()] = 0.0) -> JSONResponse:
         """The dashboard is open; `idle` is how long since its user last did something."""
         now = app.now()
-        idle = min(max(idle, 0.0), 86_400.0)
+        # Whatever the client sends ("nan", "-5", "1e300"), a number of seconds in a day.
+        idle = min(max(idle, 0.0), 86_400.0) if math.isfinite(idle) else 0.0
 
         def work() -> str:
             with ctx.engine.begin() as conn:
