@@ -435,6 +435,10 @@ def test_only_staff_who_may_see_the_case_see_the_chat(engine: sa.Engine) -> None
         reference = env.interaction(session).reference
         chat_id = env.chat_row(env.interaction(session).id).id
 
+        beat = jane_client.post("/staff/presence/heartbeat", data={"csrf": jane_csrf})
+        assert beat.json()["waiting"] == 1
+        beat = omar_client.post("/staff/presence/heartbeat", data={"csrf": omar_csrf})
+        assert beat.json()["waiting"] == 0  # another team's chat is not even counted
         page = jane_client.get("/staff/chats")
         assert page.status_code == 200 and f"Take chat {reference}" in page.text
         assert "script-src 'self'" in page.headers["content-security-policy"]

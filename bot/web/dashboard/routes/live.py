@@ -122,13 +122,17 @@ def build(ctx: Dashboard) -> APIRouter:
         # Whatever the client sends ("nan", "-5", "1e300"), a number of seconds in a day.
         idle = min(max(idle, 0.0), 86_400.0) if math.isfinite(idle) else 0.0
 
-        def work() -> str:
+        def work() -> tuple[str, int]:
             with ctx.engine.begin() as conn:
                 store.heartbeat(conn, user.id, now, now - timedelta(seconds=idle))
                 ttl, window = windows()
-                return store.status_of(conn, user.id, now, ttl, window)
+                status = store.status_of(conn, user.id, now, ttl, window)
+                # How many chats wait that this person may take (the menu shows it).
+                waiting = sum(queries.can_see(user, c) for c in store.in_states(conn, ("waiting",)))
+                return status, waiting
 
-        return JSONResponse(presence_json(await run_in_threadpool(work)))
+        status, waiting = await run_in_threadpool(work)
+        return JSONResponse({**presence_json(status), "waiting": waiting})
 
     # ---- the live queue ----------------------------------------------------------------------
 
@@ -150,7 +154,7 @@ def build(ctx: Dashboard) -> APIRouter:
             ]
             teams = sorted({c.team for c in chats} | ({user.team} if user.team else set()))
             available = {
-                team: [s.name for s in store.available_staff(conn, team, now, ttl, idle)]
+                team_name(team): [s.name for s in store.available_staff(conn, team, now, ttl, idle)]
                 for team in teams
             }
             status = store.status_of(conn, user.id, now, ttl, idle)

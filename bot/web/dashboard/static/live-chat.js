@@ -45,11 +45,23 @@
     }
   }
 
+  // How many chats wait for your team: in the menu and the tab's title, so a chat is seen
+  // from any dashboard page.
+  var menu = document.querySelector("nav a[href='/staff/chats']");
+  var title = document.title;
+  function waiting(count) {
+    if (!menu || typeof count !== "number") { return; }
+    menu.textContent = count > 0 ? "Live chat (" + count + " waiting)" : "Live chat";
+    menu.setAttribute("data-waiting", String(count));
+    document.title = count > 0 ? "(" + count + ") " + title : title;
+  }
+
   function beat() {
     var idle = Math.floor((Date.now() - lastActive) / 1000);
     post("/staff/presence/heartbeat", { idle: String(idle) }).then(function (r) {
       if (r.ok) {
         show(r.data.status);
+        waiting(r.data.waiting);
         every = Math.max(5000, (r.data.every || 15) * 1000);
       }
     }).catch(function () { /* the next beat tries again */ }).then(function () {
