@@ -478,3 +478,23 @@ def test_only_staff_who_may_see_the_case_see_the_chat(engine: sa.Engine) -> None
             r.action for r in conn.execute(sa.select(t.metadata.tables["staff_audit"].c.action))
         }
     assert {"presence_available", "live_chat_taken", "live_chat_message", "view_refused"} <= actions
+
+
+def test_two_instances_share_presence_and_queue_each_request_once(engine: sa.Engine) -> None:
+    """Two apps on one database, as two instances behind a load balancer: presence set on
+    one is what the other decides by, and both workers looking at one request queue it
+    once and tell the resident once."""
+    settings = _settings()
+    clock = office_hours_clock(settings)
+    first, second = Env(engine, settings, clock), Env(engine, settings, clock)
+    jane = first.staff("jane@example.org", "Jane Hill", "repairs")
+    first.available(jane)  # the dashboard heartbeat reached the first instance
+    session = _asks_for_a_person(first)
+    assert second.tick() == 1  # the second instance's worker saw Jane and queued it
+    assert first.tick() == 0
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(live_chats.c.state)).scalars().all()
+    assert rows == ["waiting"]
+    told = first.bodies() + second.bodies()
+    assert sum(b.startswith("You are next in the queue.") for b in told) == 1
+    assert first.interaction(session).status == "open"
