@@ -445,6 +445,15 @@ def build_worker(app: App) -> LiveChatWorker | None:
 # ---- the chat assistant steps back while a person answers --------------------------------
 
 
+def person_in_chat(turn: Turn) -> bool:
+    """True (handled: nothing to say) while a member of staff is in this case's live chat."""
+    interaction_id = turn.outcome.interaction_id
+    if interaction_id is None:
+        return False
+    chat = store.active_for(turn.uow.conn, interaction_id)
+    return chat is not None and chat.state == "taken"
+
+
 class PersonFirst:
     """A web chat `TurnHandler` around the assistant: while a member of staff is in the
     chat, the resident's messages are theirs to answer (the message is stored and joined to
@@ -454,9 +463,4 @@ class PersonFirst:
         self.assistant = assistant
 
     def __call__(self, turn: Turn) -> bool:
-        interaction_id = turn.outcome.interaction_id
-        if interaction_id is not None:
-            chat = store.active_for(turn.uow.conn, interaction_id)
-            if chat is not None and chat.state == "taken":
-                return True
-        return self.assistant(turn)
+        return person_in_chat(turn) or self.assistant(turn)

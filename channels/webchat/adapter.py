@@ -192,3 +192,11 @@ def turn_handler(settings: Settings) -> TurnHandler | None:
 
     # While a member of staff is in the chat (live chat), the assistant stays quiet.
     return PersonFirst(ChatAssistant())
+
+
+def keyword_handler(settings: Settings) -> TurnHandler:
+    """Before any conversation engine (Rasa too, channels/registry.py): while a member of
+    staff is in the chat (live chat), the resident's messages are theirs to answer."""
+    from bot.service.live import person_in_chat
+
+    return person_in_chat

@@ -192,3 +192,16 @@ def test_the_assistant_answers_when_no_case_is_known() -> None:
     handler = PersonFirst(assistant)
     assert handler(Turn(Outcome()))  # type: ignore[arg-type]
     assert len(calls) == 1
+
+
+def test_with_rasa_on_a_person_in_the_chat_still_comes_before_the_engine() -> None:
+    from bot.service.live import person_in_chat
+    from bot.settings import Rasa, Settings
+    from channels import registry
+    from channels.registry import KeywordsFirst
+
+    handlers = registry.turn_handlers(Settings(rasa=Rasa(url="http://127.0.0.1:9")))
+    found = handlers[registry.Channel.WEBCHAT]
+    assert isinstance(found, KeywordsFirst) and found.keywords is person_in_chat
+    without = registry.turn_handlers(Settings())[registry.Channel.WEBCHAT]
+    assert isinstance(without, PersonFirst)
