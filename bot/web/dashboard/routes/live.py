@@ -63,7 +63,8 @@ def build(ctx: Dashboard) -> APIRouter:
     # ---- the script ------------------------------------------------------------------------
 
     @router.get(SCRIPT_PATH, include_in_schema=False)
-    def script() -> Response:
+    def script(user: CurrentUser) -> Response:
+        # Only signed-in pages load it: like every staff route, it needs a session.
         return Response(
             (HERE / "static" / "live-chat.js").read_bytes(),
             media_type="text/javascript; charset=utf-8",
