@@ -330,12 +330,15 @@ def _finish(
     reason: str,
     left: bool,
     now: datetime,
+    notify: bool = True,
 ) -> bool:
     if not store.finish(uow.conn, chat.id, state=state, reason=reason, now=now):
         return False  # another instance (or a second press) got there first
     case = load_case(uow.conn, chat.interaction_id)
-    if case.status == "closed" and state == "ended":
-        return True  # closing told the resident already
+    if state == "ended" and (case.status == "closed" or not notify):
+        # Closed: the close form chose whether and how to tell the resident. Passed on:
+        # the transfer's own notice says who owns it now and by when (HANDOFF).
+        return True
     template = "live_timeout.txt.j2" if state == "timed_out" else "live_ended.txt.j2"
     body = render(
         services,
@@ -368,6 +371,19 @@ def expire(uow: UnitOfWork, services: Services, now: datetime) -> int:
         elif chat.state == "taken" and chat.status == "closed":
             changed += _finish(
                 uow, services, chat, state="ended", reason="case closed", left=False, now=now
+            )
+        elif chat.state == "taken" and (chat.owner or "") != chat.taken_by:
+            # Transferred (or taken by a colleague) from the case page: the chat is no
+            # longer this officer's to answer.
+            changed += _finish(
+                uow,
+                services,
+                chat,
+                state="ended",
+                reason="passed on",
+                left=False,
+                now=now,
+                notify=False,
             )
         elif (
             chat.state == "taken"

@@ -498,3 +498,37 @@ def test_two_instances_share_presence_and_queue_each_request_once(engine: sa.Eng
     told = first.bodies() + second.bodies()
     assert sum(b.startswith("You are next in the queue.") for b in told) == 1
     assert first.interaction(session).status == "open"
+
+
+def test_a_chat_passed_to_another_team_ends_and_the_transfer_notice_says_who(
+    engine: sa.Engine,
+) -> None:
+    settings = _settings()
+    env = Env(engine, settings, office_hours_clock(settings))
+    env.available(env.staff("jane@example.org", "Jane Hill", "repairs"))
+    session = _asks_for_a_person(env)
+    env.tick()
+    interaction_id = env.interaction(session).id
+    chat_id = env.chat_row(interaction_id).id
+    with UnitOfWork(engine, env.clock) as uow:
+        live.take(uow, env.app, chat_id, actor=_jane(), now=env.clock())
+        uow.commit()
+    with UnitOfWork(engine, env.clock) as uow:
+        handoff.transfer(
+            uow,
+            env.app,
+            interaction_id,
+            team="housing",
+            owner=None,
+            note="tenancy question",
+            actor=_jane(),
+            now=env.clock(),
+        )
+        uow.commit()
+    env.tick()
+    assert env.chat_row(interaction_id).state == "ended"
+    last = env.bodies()[-1]
+    assert "Housing team" in last and "Jane has" not in last  # one notice: the transfer's
+    before = len(env.bodies())
+    env.say(session, "Thanks")
+    assert len(env.bodies()) == before + 1  # the assistant answers again
