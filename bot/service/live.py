@@ -364,13 +364,14 @@ def expire(uow: UnitOfWork, services: Services, now: datetime) -> int:
     ttl, _idle = presence_windows(settings)
     changed = 0
     for chat in store.in_states(uow.conn, store.ACTIVE_STATES):
-        if chat.state == "waiting" and chat.requested_at <= now - timeout:
-            changed += _finish(
-                uow, services, chat, state="timed_out", reason="nobody took it", left=False, now=now
-            )
-        elif chat.state == "taken" and chat.status == "closed":
+        if chat.status == "closed":
+            # Closed from the case page: the close form chose what the resident is told.
             changed += _finish(
                 uow, services, chat, state="ended", reason="case closed", left=False, now=now
+            )
+        elif chat.state == "waiting" and chat.requested_at <= now - timeout:
+            changed += _finish(
+                uow, services, chat, state="timed_out", reason="nobody took it", left=False, now=now
             )
         elif chat.state == "taken" and (chat.owner or "") != chat.taken_by:
             # Transferred (or taken by a colleague) from the case page: the chat is no

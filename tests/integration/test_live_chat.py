@@ -532,3 +532,32 @@ def test_a_chat_passed_to_another_team_ends_and_the_transfer_notice_says_who(
     before = len(env.bodies())
     env.say(session, "Thanks")
     assert len(env.bodies()) == before + 1  # the assistant answers again
+
+
+def test_a_case_closed_while_its_chat_waits_leaves_the_queue_quietly(engine: sa.Engine) -> None:
+    from actions.replies import close_case
+
+    settings = _settings()
+    env = Env(engine, settings, office_hours_clock(settings))
+    env.available(env.staff("jane@example.org", "Jane Hill", "repairs"))
+    session = _asks_for_a_person(env)
+    env.tick()
+    interaction_id = env.interaction(session).id
+    before = len(env.bodies())
+    with UnitOfWork(engine, env.clock) as uow:
+        close_case(
+            uow,
+            env.app,
+            interaction_id,
+            outcome="withdrawn",
+            note="",
+            tell_resident=False,
+            actor=_jane(),
+            now=env.clock(),
+        )
+        uow.commit()
+    env.tick()
+    assert env.chat_row(interaction_id).state == "ended"
+    assert len(env.bodies()) == before  # the close form chose not to tell the resident
+    with engine.connect() as conn:
+        assert store.in_states(conn, store.ACTIVE_STATES) == []
