@@ -35,8 +35,9 @@ def test_with_rasa_conversations_go_to_rasa_with_the_assistant_as_fallback() -> 
     assert Channel.EMAIL not in handlers  # email is acknowledged by the pipeline itself
     for channel in (Channel.WEBCHAT, Channel.SMS):
         handler = handlers[channel]
-        if channel is Channel.SMS:
-            # The channel's keywords (HELP, START, appointment answers) come before Rasa.
+        if channel in (Channel.SMS, Channel.WEBCHAT):
+            # The channel's keywords (HELP, START, appointment answers; in the web chat, a
+            # member of staff in a live chat) come before Rasa.
             assert isinstance(handler, registry.KeywordsFirst)
             handler = handler.engine
         assert isinstance(handler, RasaTurnHandler)
