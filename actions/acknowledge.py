@@ -317,8 +317,9 @@ _WELSH_NAMES = frozenset({"owner_name", "cover_name", "team", "handler_name"})
 # it). Each channel names the way its residents answer: a word by text or email; in the
 # chat the word is typed (or the widget's Cymraeg button sends it).
 _OFFER = {
-    ("cy", "sms"): "Atebwch CYMRAEG am negeseuon Cymraeg neu ENGLISH am rai Saesneg.",
-    ("en", "sms"): "Reply CYMRAEG for texts in Welsh or ENGLISH for English.",
+    # By text both languages share one line: every character counts (docs/cymraeg.md).
+    ("cy", "sms"): "Cymraeg? Atebwch CYMRAEG. English? Reply ENGLISH.",
+    ("en", "sms"): "Cymraeg? Atebwch CYMRAEG. English? Reply ENGLISH.",
     ("cy", "webchat"): "Hoffech chi sgwrsio yn Gymraeg? Teipiwch CYMRAEG neu ENGLISH.",
     ("en", "webchat"): "Would you like to chat in Welsh? Type CYMRAEG or ENGLISH.",
     ("cy", "email"): (
