@@ -43,10 +43,12 @@ CY = Voice(("cy",))
 # Plain-language limits (docs/accessibility.md, "Plain language limits").
 WORD_LIMIT = {"email": 170, "sms": 80, "webchat": 110, "social": 110}
 WELSH_MEAN_SENTENCE = 12.0  # words per sentence, on average, in one message
-WELSH_LONGEST_SENTENCE = 25
-WELSH_LONG_WORDS = 0.16  # share of words of 10 letters or more ("atgyweiriad" is 11)
-ENGLISH_EASE = 60.0  # Flesch reading ease, prose lines
-ENGLISH_GRADE = 8.0  # Flesch-Kincaid grade, prose lines
+WELSH_LONGEST_SENTENCE = 20
+WELSH_LONG_WORDS = 0.15  # share of words of 10 letters or more ("atgyweiriad" is 11)
+# Flesch reading ease and Flesch-Kincaid grade of a template's words (as the
+# acknowledgement in tests/unit/core/test_wording.py): a reading age of about 11.
+ENGLISH_EASE = 60.0
+ENGLISH_GRADE = 8.0
 # English words that must never be left in a Welsh message (the keywords residents send,
 # CHANGE, YES, STOP..., are in capitals and are not these).
 _ENGLISH_LEFT = re.compile(
@@ -130,12 +132,13 @@ def _sentences(body: str) -> list[str]:
     ]
 
 
+_NOT_WORDS = re.compile(r"https?://\S+|\b[A-Z]{2}-[0-9A-Z-]+|\+?\d[\d ]{5,}\d|\S+@\S+")
+
+
 def _prose(body: str) -> str:
-    """What a resident reads as sentences: not the contact lines, web addresses, numbers."""
+    """What a resident reads as words: web addresses, references and numbers taken out."""
     return "\n".join(
-        line
-        for line in body.splitlines()
-        if line.strip() and "http" not in line and not re.search(r"\d{4} \d{3}", line)
+        _NOT_WORDS.sub("", line) for line in body.splitlines() if _NOT_WORDS.sub("", line).strip()
     )
 
 
@@ -187,9 +190,9 @@ def test_every_template_in_english_is_plain(name: str) -> None:
     assert not {s for s in _sentences(body) if _sentences(body).count(s) > 1}, body
     assert len(body.split()) <= WORD_LIMIT[_channel_of(name)], body
     prose = _prose(body)
-    if len(prose.split()) >= 20:  # a score on a dozen words says nothing
-        assert flesch_reading_ease(prose) >= ENGLISH_EASE - 10, body
-        assert flesch_kincaid_grade(prose) <= ENGLISH_GRADE + 1, body
+    if len(prose.split()) >= 15:  # a score on a dozen words says nothing
+        assert flesch_reading_ease(prose) >= ENGLISH_EASE, body
+        assert flesch_kincaid_grade(prose) <= ENGLISH_GRADE, body
 
 
 @pytest.mark.parametrize("name", _templates())
