@@ -1,5 +1,10 @@
 """What the assistant says: acknowledgements, out-of-office receipts and the complaints
-procedure, rendered from Jinja2 templates a landlord can override (`templates_dir`)."""
+procedure, rendered from Jinja2 templates a landlord can override (`templates_dir`).
+
+Every message can be written in English, in Welsh (`templates/cy/`, the same names), or in
+both (a `Voice` from actions/languages.py says which, and in what order); a resident who
+writes in another language gets one line in it on how to ask for an interpreter (ACCESS).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,8 @@ from pathlib import Path
 
 import jinja2
 
+from actions import cymraeg
+from actions.languages import ENGLISH_ONLY, WELSH, Voice, interpreter_line
 from actions.wording import date_in_words, deadline_in_words
 from bot.domain.safety import DANGER_ADVICE, GAS_EMERGENCY, what_to_do_now
 from bot.settings import Organisation
@@ -98,28 +105,76 @@ class Composer:
         names = [f"{stem}.{channel}.{rest}"] if channel else []
         return self.env.select_template([*names, name])
 
-    def acknowledgement(self, ctx: AckContext, *, channel: str | None = None) -> str:
-        template = self._template("acknowledgement.txt.j2", channel)
+    def acknowledgement(
+        self, ctx: AckContext, *, channel: str | None = None, voice: Voice | None = None
+    ) -> str:
+        voice = voice or ENGLISH_ONLY
+        values: dict[str, object] = dict(
+            reference=ctx.reference,
+            topic=ctx.topic,
+            urgency=ctx.urgency,
+            resident_name=ctx.resident_name,
+            **ctx.extra,
+        )
+        texts: list[tuple[str, str]] = []
+        for language in voice.languages:
+            if language == WELSH:
+                text = self._acknowledgement_cy(ctx, channel, values)
+            else:
+                text = self._acknowledgement_en(ctx, channel, values)
+            if text is not None:
+                texts.append((language, text))
+        return self._compose(texts, voice, channel)
+
+    def _acknowledgement_en(
+        self, ctx: AckContext, channel: str | None, values: dict[str, object]
+    ) -> str:
         away = None
         if ctx.officer_away is not None:
             away = {
                 "name": ctx.officer_away.name,
                 "back": date_in_words(ctx.officer_away.back, today=ctx.now.date()),
             }
-        text = template.render(
-            **self._common(),
-            reference=ctx.reference,
-            topic=ctx.topic,
-            urgency=ctx.urgency,
-            owner_name=ctx.owner_name,
-            deadline=deadline_in_words(ctx.deadline, now=ctx.now),
-            resident_name=ctx.resident_name,
-            signposts=self.signposts(ctx),
-            officer_away=away,
-            cover_name=ctx.cover_name or ctx.owner_name,
-            **ctx.extra,
+        template = self._template("acknowledgement.txt.j2", channel)
+        return _tidy(
+            template.render(
+                **self._common(),
+                **values,
+                owner_name=ctx.owner_name,
+                deadline=deadline_in_words(ctx.deadline, now=ctx.now),
+                signposts=self.signposts(ctx),
+                officer_away=away,
+                cover_name=ctx.cover_name or ctx.owner_name,
+            )
         )
-        return _tidy(text)
+
+    def _acknowledgement_cy(
+        self, ctx: AckContext, channel: str | None, values: dict[str, object]
+    ) -> str | None:
+        template = self._welsh_template("acknowledgement.txt.j2", channel)
+        if template is None:
+            return None
+        away = None
+        if ctx.officer_away is not None:
+            away = {
+                "name": ctx.officer_away.name,
+                # "tan ddydd Llun": "tan" takes the soft mutation.
+                "back": cymraeg.date_in_words(
+                    ctx.officer_away.back, today=ctx.now.date(), mutated=True
+                ),
+            }
+        names = self.org.welsh_names
+        return _tidy_cy(
+            template.render(
+                **self._common_cy(),
+                **values,
+                owner_name=cymraeg.name(ctx.owner_name, names),
+                deadline=cymraeg.deadline_in_words(ctx.deadline, now=ctx.now),
+                signposts=[self._signpost_cy(line) for line in self.signposts(ctx)],
+                officer_away=away,
+                cover_name=cymraeg.name(ctx.cover_name or ctx.owner_name, names),
+            )
+        )
 
     def complaint_procedure(
         self,
@@ -130,21 +185,169 @@ class Composer:
         now: datetime,
         resident_name: str | None = None,
         channel: str | None = None,
+        voice: Voice | None = None,
     ) -> str:
-        template = self._template("complaint_procedure.txt.j2", channel)
-        return _tidy(
-            template.render(
-                **self._common(),
-                reference=reference,
-                resident_name=resident_name,
-                stage1_ack_deadline=deadline_in_words(stage1_ack_deadline, now=now),
-                stage1_response_days=stage1_response_days,
-            )
+        voice = voice or ENGLISH_ONLY
+        values = dict(
+            reference=reference,
+            resident_name=resident_name,
+            stage1_response_days=stage1_response_days,
         )
+        texts: list[tuple[str, str]] = []
+        for language in voice.languages:
+            if language == WELSH:
+                template = self._welsh_template("complaint_procedure.txt.j2", channel)
+                if template is None:
+                    continue
+                deadline = cymraeg.deadline_in_words(stage1_ack_deadline, now=now)
+                text = _tidy_cy(
+                    template.render(**self._common_cy(), **values, stage1_ack_deadline=deadline)
+                )
+            else:
+                template = self._template("complaint_procedure.txt.j2", channel)
+                deadline = deadline_in_words(stage1_ack_deadline, now=now)
+                text = _tidy(
+                    template.render(**self._common(), **values, stage1_ack_deadline=deadline)
+                )
+            texts.append((language, text))
+        return self._compose(texts, voice.without_offer(), channel)
 
-    def render(self, name: str, *, channel: str | None = None, **values: object) -> str:
-        """Any other template (channels and later actions use this)."""
-        return _tidy(self._template(name, channel).render({**self._common(), **values}))
+    def render(
+        self, name: str, *, channel: str | None = None, voice: Voice | None = None, **values: object
+    ) -> str:
+        """Any other template (channels and later actions use this).
+
+        A template with a member of staff's own words in it (`_OWN_WORDS`) is written in the
+        voice's first language only: their words are said once, and the wrapper is in the
+        language the resident is answered in."""
+        voice = voice or ENGLISH_ONLY
+        own_words = any(isinstance(values.get(key), str) and values[key] for key in _OWN_WORDS)
+        languages = voice.languages[:1] if own_words else voice.languages
+        texts: list[tuple[str, str]] = []
+        for language in languages:
+            if language == WELSH:
+                template = self._welsh_template(name, channel)
+                if template is None:
+                    continue
+                text = _tidy_cy(template.render({**self._common_cy(), **self._values_cy(values)}))
+            else:
+                text = _tidy(self._template(name, channel).render({**self._common(), **values}))
+            texts.append((language, text))
+        if not texts:  # no Welsh template for a Welsh-only voice: English beats nothing
+            texts.append(
+                ("en", _tidy(self._template(name, channel).render({**self._common(), **values})))
+            )
+        return self._compose(texts, voice.without_offer(), channel)
+
+    # ---- Welsh -----------------------------------------------------------------------------
+
+    def _welsh_template(self, name: str, channel: str | None) -> jinja2.Template | None:
+        try:
+            return self._template(f"{WELSH}/{name}", channel)
+        except jinja2.TemplateNotFound:
+            return None
+
+    def _common_cy(self) -> dict[str, object]:
+        org = self.org
+        return {
+            **self._common(),
+            "organisation": org.welsh_name or org.name,
+            "opening_hours": org.opening_hours_text_cy or cymraeg.phrase(org.opening_hours_text),
+        }
+
+    def _signpost_cy(self, line: str) -> str:
+        if "24-hour line on " in line:
+            return cymraeg.emergency_repair_line(self.org.emergency_phone)
+        if "office is closed" in line:
+            return cymraeg.office_closed_line(self.org.emergency_phone)
+        return cymraeg.safety_line(line, gas_phone=GAS_EMERGENCY)
+
+    def _values_cy(self, values: dict[str, object]) -> dict[str, object]:
+        """The values callers pass in English words, in Welsh (dates, deadlines, team
+        names, trades, signposts); staff's own words are left as they wrote them."""
+        out = dict(values)
+        for key, value in values.items():
+            if not isinstance(value, str):
+                continue
+            if key in _WELSH_PHRASES:
+                out[key] = cymraeg.phrase(value)
+            elif key in _WELSH_NAMES:
+                out[key] = cymraeg.name(value, self.org.welsh_names)
+            elif key == "trade":
+                out[key] = cymraeg.trade(value)
+        signposts = values.get("signposts")
+        if isinstance(signposts, list | tuple):
+            out["signposts"] = [self._signpost_cy(str(line)) for line in signposts]
+        return out
+
+    # ---- putting the languages together ----------------------------------------------------
+
+    def _compose(self, texts: list[tuple[str, str]], voice: Voice, channel: str | None) -> str:
+        """One message from its language versions: in the voice's order, a line said in
+        both (a web address, the landlord's name) said once, at the end; the interpreter
+        line on top of the English; the language question last."""
+        if voice.interpreter is not None:
+            line = interpreter_line(voice.interpreter, self.org.phone)
+            if line is not None:
+                texts = [
+                    (lang, f"{line}\n\n{text}" if lang == "en" else text) for lang, text in texts
+                ]
+        blocks = [text.strip().splitlines() for _, text in texts]
+        for n, block in enumerate(blocks):
+            later = {line.strip() for other in blocks[n + 1 :] for line in other if line.strip()}
+            blocks[n] = _squeeze([line for line in block if line.strip() not in later])
+        gap = "\n" if channel == "sms" else "\n\n"
+        parts = ["\n".join(block).strip() for block in blocks if block]
+        if voice.offer:
+            offers = [_OFFER[(lang, _offer_channel(channel))] for lang, _ in texts]
+            parts.append("\n".join(dict.fromkeys(offers)))
+        return gap.join(parts) + "\n"
+
+
+# Values that are a person's own words (a reply, a summary, a reason): said once.
+_OWN_WORDS = ("body", "summary", "note", "reason", "outcome", "answer")
+
+# Values callers pass in our own English words, and names (teams) the Welsh can rename.
+_WELSH_PHRASES = frozenset(
+    {"deadline", "stage1_ack_deadline", "when", "old_when", "back", "preferred", "opening_hours"}
+)
+_WELSH_NAMES = frozenset({"owner_name", "cover_name", "team", "handler_name"})
+
+# The question on the first reply (Welsh Language Standards: ask the preference and record
+# it). Each channel names the way its residents answer: a word by text or email; in the
+# chat the word is typed (or the widget's Cymraeg button sends it).
+_OFFER = {
+    # By text both languages share one line: every character counts (docs/cymraeg.md).
+    ("cy", "sms"): "Cymraeg? Atebwch CYMRAEG. English? Reply ENGLISH.",
+    ("en", "sms"): "Cymraeg? Atebwch CYMRAEG. English? Reply ENGLISH.",
+    ("cy", "webchat"): "Hoffech chi sgwrsio yn Gymraeg? Teipiwch CYMRAEG neu ENGLISH.",
+    ("en", "webchat"): "Would you like to chat in Welsh? Type CYMRAEG or ENGLISH.",
+    ("cy", "email"): (
+        "Hoffech chi gael ein negeseuon yn Gymraeg neu yn Saesneg? "
+        "Atebwch gyda'r gair CYMRAEG neu ENGLISH."
+    ),
+    ("en", "email"): (
+        "Would you like our messages in Welsh or in English? "
+        "Reply with the word CYMRAEG or ENGLISH."
+    ),
+}
+
+
+def _offer_channel(channel: str | None) -> str:
+    if channel in ("sms", "webchat"):
+        return channel
+    return "email"  # letters, email and social private messages answer with a word
+
+
+def _squeeze(lines: list[str]) -> list[str]:
+    out: list[str] = []
+    for line in lines:
+        if not line.strip() and (not out or not out[-1].strip()):
+            continue
+        out.append(line)
+    while out and not out[-1].strip():
+        out.pop()
+    return out
 
 
 # "the" opening a line or following the end of a sentence: a team name (`team_in_words`)
@@ -182,6 +385,15 @@ def _tidy(text: str) -> str:
             continue
         out.append(line)
     return "\n".join(out) + "\n"
+
+
+_SENTENCE_Y = re.compile(r"(^|[.!?]\s+)y\b", re.MULTILINE)
+
+
+def _tidy_cy(text: str) -> str:
+    """`_tidy` for Welsh: a sentence that starts with a team ('y tîm Atgyweirio') gets a
+    capital ('Y tîm Atgyweirio')."""
+    return _tidy(_SENTENCE_Y.sub(lambda m: f"{m.group(1)}Y", text))
 
 
 def acknowledgement_subject(original: str | None, reference: str) -> str:

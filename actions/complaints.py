@@ -28,6 +28,7 @@ from actions.replies import (
 )
 from actions.wording import deadline_in_words
 from bot.domain.model import Channel, OutboundMessage
+from bot.service.language import ContactLanguage, voice_for
 from bot.storage.interactions import SqlInteractions
 from bot.storage.repository import UnitOfWork, idempotency_key
 from bot.storage.tables_staff import complaint_handlers, staff_users
@@ -197,6 +198,9 @@ def mark_as_complaint(
         now=now,
         resident_name=case.resident_name,
         channel=case.channel.value,
+        voice=voice_for(
+            services.settings.organisation, ContactLanguage(case.language, case.language_source)
+        ),
     )
     # The outbox stops complaint-procedure-1 when it is sent: the send keeps the promise.
     enqueue_to_resident(

@@ -8,6 +8,7 @@ at run time, which we must not do).
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 _WORD = re.compile(r"[A-Za-z]+(?:'[a-z]+)?")
 _SENTENCE_END = re.compile(r"[.!?]+(?:\s|$)|\n")
@@ -40,3 +41,38 @@ def flesch_kincaid_grade(text: str) -> float:
     if not words:
         return 0.0
     return 0.39 * (words / sentences) + 11.8 * (syl / words) - 15.59
+
+
+# ---- Welsh ------------------------------------------------------------------------------
+# Flesch's constants were fitted to English; no published formula is fitted to Welsh, so
+# Welsh is measured by what plain-language guides for Welsh (Cymraeg Clir) ask for: short
+# sentences and few long words. Limits are in docs/accessibility.md.
+
+_ANY_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
+LONG_WORD = 10  # letters: "atgyweiriad" (11) is everyday; longer runs get hard
+
+
+@dataclass(frozen=True, slots=True)
+class Plainness:
+    words: int
+    sentences: int
+    mean_sentence: float  # words per sentence
+    longest_sentence: int
+    long_word_share: float  # share of words of LONG_WORD letters or more
+
+
+def plainness(text: str) -> Plainness:
+    """Sentence and word lengths of any language written in words (Welsh, English)."""
+    sentences = [s for s in _SENTENCE_END.split(text) if _ANY_WORD.search(s)]
+    lengths = [len(_ANY_WORD.findall(s)) for s in sentences]
+    words = [w for s in sentences for w in _ANY_WORD.findall(s)]
+    if not words:
+        return Plainness(0, 0, 0.0, 0, 0.0)
+    long_words = sum(1 for w in words if len(w.replace("'", "")) >= LONG_WORD)
+    return Plainness(
+        words=len(words),
+        sentences=len(sentences),
+        mean_sentence=len(words) / len(sentences),
+        longest_sentence=max(lengths),
+        long_word_share=long_words / len(words),
+    )

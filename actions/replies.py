@@ -28,6 +28,7 @@ from bot.domain.interaction import (
 )
 from bot.domain.model import Channel, OutboundMessage
 from bot.errors import DoorstepError, InvalidError
+from bot.service.language import ContactLanguage, voice_for
 from bot.service.outbound import enqueue_reply
 from bot.settings import Settings
 from bot.storage import tables as t
@@ -92,12 +93,19 @@ class Case:
     resident_name: str | None
     last_inbound_id: str | None  # provider id of the resident's latest message (threading)
     thread_ids: tuple[str, ...]
+    language: str | None = None  # the contact's (bot/service/language.py)
+    language_source: str | None = None
 
 
 def load_case(conn: sa.Connection, interaction_id: int) -> Case:
     i = t.interactions.c
     row = conn.execute(
-        sa.select(t.interactions, t.contacts.c.name.label("contact_name"))
+        sa.select(
+            t.interactions,
+            t.contacts.c.name.label("contact_name"),
+            t.contacts.c.language.label("contact_language"),
+            t.contacts.c.language_source.label("contact_language_source"),
+        )
         .join(t.contacts, t.contacts.c.id == i.contact_id)
         .where(i.id == interaction_id)
     ).first()
@@ -127,6 +135,8 @@ def load_case(conn: sa.Connection, interaction_id: int) -> Case:
         resident_name=greeting_name(row.contact_name),
         last_inbound_id=ids[-1] if ids else None,
         thread_ids=tuple(ids[-10:]),
+        language=row.contact_language,
+        language_source=row.contact_language_source,
     )
 
 
@@ -216,9 +226,11 @@ def _last_inbound_at(uow: UnitOfWork, interaction_id: int) -> datetime | None:
 
 def render(services: Services, name: str, case: Case, **values: Any) -> str:
     """A resident-facing template in the case's channel variant (plain language, CONTACT)."""
+    stored = ContactLanguage(case.language, case.language_source)
     return services.composer.render(
         name,
         channel=case.channel.value,
+        voice=voice_for(services.settings.organisation, stored),
         reference=case.reference,
         resident_name=case.resident_name,
         **values,

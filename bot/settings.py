@@ -49,6 +49,29 @@ class Organisation(_Model):
     self_service_url: str | None = None
     opening_hours_text: str = "Monday to Friday, 9am to 5pm"
     reference_prefix: str = "DS"
+    # Languages (ACCESS; Welsh Language Standards 1, 2 and 4; docs/cymraeg.md). A landlord
+    # in Wales lists `[cy, en]`: while a resident's preference is unknown, messages go in
+    # both, Welsh first when `welsh_first`, and the first reply asks which they want.
+    languages: list[str] = Field(default_factory=lambda: ["en"])
+    welsh_first: bool = False
+    # Any landlord answers Welsh in Welsh; English follows below unless this is false.
+    welsh_replies_with_english: bool = True
+    welsh_name: str | None = None  # "Cartrefi ..." in Welsh messages; else `name`
+    opening_hours_text_cy: str | None = None  # else worked out from `opening_hours_text`
+    # Team and officer-facing names in Welsh, by their English name: {"Repairs team": "y tîm
+    # Atgyweirio"}. Common team names are known already (actions/cymraeg.py).
+    welsh_names: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("languages")
+    @classmethod
+    def _language_codes(cls, value: list[str]) -> list[str]:
+        codes = [code.strip().lower() for code in value]
+        for code in codes:
+            if code not in ("cy", "en"):
+                raise ValueError(f"{code!r}: messages are written in cy and en only")
+        if not codes:
+            raise ValueError("list at least one language (en)")
+        return codes
 
 
 class Team(_Model):

@@ -27,7 +27,7 @@ from bot.domain.interaction import Status
 from bot.domain.model import Channel, InboundMessage, OutboundMessage, Topic, Urgency
 from bot.domain.promises import plan_for, reopen_policy, response_policy
 from bot.nlu.types import Classification, Classifier
-from bot.service import joining, quarantine
+from bot.service import joining, language, quarantine
 from bot.service.clocks import ClockService
 from bot.service.outbound import enqueue_reply
 from bot.settings import Officer, Settings
@@ -259,6 +259,10 @@ class Pipeline:
 
         thread_id = self._thread_interaction(uow, msg)
 
+        if decoded.no_reply_reason is None and language.is_choice(msg):
+            # CYMRAEG / ENGLISH: the answer to the language question, on any channel.
+            return language.answer_choice(self, uow, item.id, msg, thread_id, now)
+
         if decoded.no_reply_reason is not None:
             self._suppress(uow, item.id, msg, decoded.no_reply_reason)
             for address in decoded.failed_recipients:
@@ -286,6 +290,8 @@ class Pipeline:
             self.clocks.resume(uow.conn, thread_id, now)
             uow.add_event(thread_id, "resident_replied", {"inbound_id": item.id})
             row = uow.get_interaction(thread_id)
+            if result is not None:
+                language.note_detected(uow.conn, row.contact_id, result.language, msg.body)
             outcome = Outcome(item.id, "joined", interaction_id=thread_id, reference=row.reference)
             handler = self.turn_handlers.get(channel)
             if handler is not None:
@@ -368,12 +374,16 @@ class Pipeline:
         assert clock is not None
         owner = person_name(uow.conn, case.owner) if case.owner else None
         email = msg.channel is Channel.EMAIL
+        contact_id = language.interaction_contact(uow.conn, case.id)
+        if contact_id is not None:
+            language.note_detected(uow.conn, contact_id, result.language, msg.body)
         notice = OutboundMessage(
             channel=msg.channel,
             recipient=msg.sender,
             body=self.composer.render(
                 "reopened.txt.j2",
                 channel=msg.channel.value,
+                voice=language.voice_for_interaction(uow.conn, self.settings.organisation, case.id),
                 reference=case.reference,
                 resident_name=greeting_name(msg.sender_name),
                 owner_name=owner or self.settings.team(case.team).name,
@@ -407,6 +417,10 @@ class Pipeline:
         contact_id = uow.contact_for(IDENTITY_KIND[channel], msg.sender, msg.sender_name)
         if result.needs:
             uow.add_contact_needs(contact_id, result.needs)
+        language.note_detected(uow.conn, contact_id, result.language, msg.body)
+        voice = language.voice_for(
+            self.settings.organisation, language.contact_language(uow.conn, contact_id), first=True
+        )
 
         # OOO: leave as edited in the dashboard, read once per transaction (a batch of mail)
         officers = uow.memo.get("officers")
@@ -491,7 +505,7 @@ class Pipeline:
         ack = OutboundMessage(
             channel=channel,
             recipient=msg.sender,
-            body=self.composer.acknowledgement(ctx, channel=channel.value),
+            body=self.composer.acknowledgement(ctx, channel=channel.value, voice=voice),
             idempotency_key=idempotency_key("ack", channel.value, msg.external_id),
             subject=acknowledgement_subject(msg.subject, interaction.reference),
             sender=reply_from,
@@ -499,7 +513,11 @@ class Pipeline:
             references=(*msg.thread_refs, msg.external_id) if channel is Channel.EMAIL else (),
             interaction_id=interaction.id,
             kind="ooo" if away else "acknowledgement",
-            meta={"clock": plan.acknowledge, "thread_subject": _norm_subject(msg.subject)},
+            meta={
+                "clock": plan.acknowledge,
+                "thread_subject": _norm_subject(msg.subject),
+                **language.choice_buttons(channel.value, voice),
+            },
         )
         outcome = Outcome(
             item.id, "processed", None, interaction.id, interaction.reference, acknowledged=True
@@ -529,6 +547,7 @@ class Pipeline:
                         stage1_response_days=int(getattr(stage1, "amount", 10)),
                         now=now,
                         resident_name=greeting_name(msg.sender_name),
+                        voice=voice,
                     ),
                     idempotency_key=idempotency_key("procedure", channel.value, msg.external_id),
                     subject=f"Our complaints procedure [{interaction.reference}]",

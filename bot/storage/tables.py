@@ -57,6 +57,10 @@ contacts = sa.Table(
     sa.Column("name", sa.String(200)),
     sa.Column("needs", sa.JSON, nullable=False, default=list),  # ACCESS: recorded needs
     sa.Column("created_at", UtcDateTime, nullable=False, default=_now),
+    # ACCESS / Welsh Language Standards: the language we write to them in (ISO 639-1), and
+    # who said so: "detected" from their words, "resident" when they chose, "staff".
+    sa.Column("language", sa.String(8)),
+    sa.Column("language_source", sa.String(12)),
 )
 
 # A resident is known across channels by each address they use (email, phone, social id).

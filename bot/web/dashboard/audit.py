@@ -35,6 +35,7 @@ ACTION_NAMES = {
     "complaint_extended": "Extended the complaint",
     "complaint_escalated": "Escalated the complaint",
     "complaint_answered": "Answered the complaint",
+    "language_changed": "Changed the resident's language",
     "api_read": "Read through the API",
     "exported": "Exported",
     "signed_in": "Signed in",

@@ -18,6 +18,7 @@ from bot.web.dashboard.routes import (
     account,
     admin,
     interaction,
+    language,
     live,
     performance,
     quarantine,
@@ -34,6 +35,7 @@ def build_router(app: App) -> APIRouter:
     with app.engine.begin() as conn:
         sync_officers(conn, app.settings.officers)  # OOO: config officers, leave edited here
     router = APIRouter(prefix="/staff", dependencies=[Depends(ctx.bind)])
-    for part in (signin, account, queue, interaction, admin, quarantine, performance, live):
+    parts = (signin, account, queue, interaction, language, admin, quarantine, performance, live)
+    for part in parts:
         router.include_router(part.build(ctx))
     return router

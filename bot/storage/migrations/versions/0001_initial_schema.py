@@ -48,6 +48,8 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=200), nullable=True),
         sa.Column("needs", sa.JSON(), nullable=False),
         sa.Column("created_at", bot.storage.tables.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("language", sa.String(length=8), nullable=True),
+        sa.Column("language_source", sa.String(length=12), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_contacts")),
     )
     op.create_table(

@@ -23,6 +23,7 @@ from bot.web.dashboard.deps import (
     actor,
     wall_now,
 )
+from bot.web.dashboard.routes import language
 from bot.web.dashboard.routes.signin import client_of
 
 
@@ -86,6 +87,7 @@ def build(ctx: Dashboard) -> APIRouter:
                     "timeline": queries.timeline(conn, interaction_id),
                     "history": queries.history(conn, row.contact_id, user),
                     "identities": queries.identities(conn, row.contact_id),
+                    **language.page_values(conn, row.contact_id),
                     "stage": complaints.current_stage(case),
                     "handlers": complaints.stage_handlers(conn, interaction_id),
                     "staff": [u for u in auth.list_users(conn) if u.active],
