@@ -66,7 +66,8 @@ def resident_request(
     address: str,
 ) -> str:
     """Cancel or ask to change one of the resident's appointments; returns what to tell
-    them. NotFoundError when it is not theirs or not ahead; InvalidError for another action."""
+    them (appointment_assistant_*.txt.j2). NotFoundError when it is not theirs or not
+    ahead; InvalidError for another action."""
     if action not in ("cancel", "change"):
         raise InvalidError("An appointment can be cancelled or changed.")
     now = ctx.now()
@@ -94,7 +95,12 @@ def resident_request(
                 "appointment_cancelled",
                 {"job_ref": appt.job_ref, "by": "resident"},
             )
-            message = f"We have cancelled your {appt.trade.lower()} appointment {when}."
+            message = ctx.composer.render(
+                "appointment_assistant_cancelled.txt.j2",
+                channel=channel,
+                trade=appt.trade.lower(),
+                when=when,
+            )
         else:
             preferred_text = (preferred or "").strip()[:300]
             store.update(
@@ -113,10 +119,13 @@ def resident_request(
                 "appointment_change_requested",
                 {"job_ref": appt.job_ref, "preferred": preferred_text},
             )
-            team = ctx.settings.team(ctx.team).name
-            message = (
-                f"We have asked the {team} to change your appointment {when}. "
-                f"They will contact you {deadline}."
+            message = ctx.composer.render(
+                "appointment_assistant_change.txt.j2",
+                channel=channel,
+                team=ctx.settings.team(ctx.team).name,
+                when=when,
+                deadline=deadline,
             )
         uow.commit()
-    return f"{message} To contact us, call {ctx.settings.organisation.phone}."
+    # The assistant says it in the conversation: one line, no trailing newline.
+    return message.strip()

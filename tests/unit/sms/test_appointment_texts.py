@@ -79,3 +79,27 @@ def test_no_usable_name_means_no_name_in_the_greeting(name: str | None) -> None:
     body = _text("appointment_scheduled.txt.j2", name)
     assert not body.startswith("Hi")
     assert body.startswith("Your plumbing repair is booked")
+
+
+@pytest.mark.parametrize("channel", ["sms", "webchat"])
+def test_what_the_assistant_says_back_comes_from_templates(channel: str) -> None:
+    composer = _ctx().composer
+    phone = Settings().organisation.phone
+    when = "Tuesday 1 December, in the morning (8am to 1pm)"
+    cancelled = composer.render(
+        "appointment_assistant_cancelled.txt.j2", channel=channel, trade="plumbing", when=when
+    ).strip()
+    assert cancelled == (
+        f"We have cancelled your plumbing appointment {when}. To contact us, call {phone}."
+    )
+    change = composer.render(
+        "appointment_assistant_change.txt.j2",
+        channel=channel,
+        team="Repairs team",
+        when=when,
+        deadline="by 5pm on Thursday 3 December",
+    ).strip()
+    assert change == (
+        f"We have asked the Repairs team to change your appointment {when}. They will "
+        f"contact you by 5pm on Thursday 3 December. To contact us, call {phone}."
+    )
