@@ -126,9 +126,7 @@ class Interaction:
     # ---- clocks ----------------------------------------------------------------------
 
     def start_clock(self, rules: ClockRules, policy: str, at: datetime) -> Clock:
-        chosen = rules.policy(policy)
-        clock = Clock.start(chosen, at, rules.calendar)
-        self.clocks.append(PromiseClock(None, chosen.promise, clock, changed=True))
+        clock = self._new_clock(rules, policy, at)
         self._touch(at)
         return clock
 
@@ -146,7 +144,7 @@ class Interaction:
         `since` when given (a new enquiry's promises run from when the resident wrote, not
         from when we got round to it), else from `at`."""
         names = tuple(policies)
-        started = [self.start_clock(rules, name, since or at) for name in names]
+        started = [self._new_clock(rules, name, since or at) for name in names]
         if started:
             due_at = min(c.due_at for c in started)
             self._record(ev.ClocksStarted(by=by, policies=names, reason=reason, due_at=due_at), at)
@@ -436,6 +434,12 @@ class Interaction:
 
     # ---- internals -------------------------------------------------------------------
 
+    def _new_clock(self, rules: ClockRules, policy: str, at: datetime) -> Clock:
+        chosen = rules.policy(policy)
+        clock = Clock.start(chosen, at, rules.calendar)
+        self.clocks.append(PromiseClock(None, chosen.promise, clock, changed=True))
+        return clock
+
     def _replace(self, tracked: PromiseClock, clock: Clock) -> None:
         if clock != tracked.clock:
             tracked.clock = clock
@@ -447,8 +451,9 @@ class Interaction:
             self.changed.add(name)
 
     def _touch(self, at: datetime) -> None:
-        self.updated_at = at
-        self.changed.add("updated_at")
+        if self.updated_at != at:  # a case changed twice in one moment is written once
+            self.updated_at = at
+            self.changed.add("updated_at")
 
     def _record(self, event: ev.Event, at: datetime) -> None:
         self._touch(at)

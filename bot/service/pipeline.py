@@ -461,7 +461,7 @@ class Pipeline:
             {"inbound_id": item.id, "team": team_id, "owner": owner, "away": away},
         )
         interactions = SqlInteractions(uow)
-        opened = interactions.get(interaction.id)
+        opened = interactions.opened(interaction, intent=result.intent, at=now)
         opened.make_promises(
             self.clocks,
             (plan.acknowledge, *plan.respond),

@@ -140,3 +140,33 @@ def test_a_case_linked_into_the_residents_own_ends_its_clocks_superseded(
     assert len(closed) == 1 and closed[0]["outcome"] == "duplicate"
     assert set(closed[0]["settled"].values()) == {SUPERSEDED}
     assert all(r.is_open for r in _clocks(engine, own.interaction_id).values() if not r.outcome)
+
+
+def test_promises_saved_together_are_each_changed_by_their_own_id(engine: sa.Engine) -> None:
+    """Several promises are inserted in one round trip; each must get its own row's id,
+    in order, or a later change would stop the wrong clock."""
+    clock = FakeClock(MONDAY_10)
+    app, _ = make_app(engine, clock)
+    deliver(app, "a", subject="Leak under sink", body="There is a leak")
+    (first,) = app.pipeline.process_pending()
+    assert first.interaction_id is not None
+    policies = ("handoff-3", "ack-2", "after-job-2")  # none of them in the enquiry's plan
+    with UnitOfWork(engine, clock) as uow:
+        interactions = SqlInteractions(uow)
+        case = interactions.get(first.interaction_id)
+        case.make_promises(app.clocks, policies, by="assistant", reason="test", at=clock())
+        interactions.save(case)
+        ids = [c.id for c in case.clocks if c.policy in policies]
+        assert len(set(ids)) == 3 and None not in ids
+        case.keep_promises(("ack-2",), by="assistant", reason="answered", at=clock())
+        interactions.save(case)
+        uow.commit()
+    c = t.clocks.c
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(t.clocks).where(c.id.in_(ids)).order_by(c.id)).all()
+    assert [r.policy for r in rows] == list(policies)
+    assert {r.policy: r.outcome for r in rows} == {
+        "handoff-3": None,
+        "ack-2": MET,
+        "after-job-2": None,
+    }
