@@ -32,6 +32,7 @@ from bot.service.language import ContactLanguage, voice_for
 from bot.storage.interactions import SqlInteractions
 from bot.storage.repository import UnitOfWork, idempotency_key
 from bot.storage.tables_staff import complaint_handlers, staff_users
+from sla import Clock
 
 OMBUDSMAN_PHONE = "0300 111 3000"
 HANDLER_ROLES = ("complaints_handler", "team_lead", "admin")
@@ -102,6 +103,28 @@ def _set_stage(uow: UnitOfWork, case: Case, stage: int, owner: str | None, now: 
     interaction = interactions.get(case.id)
     interaction.assign(topic="complaint", complaint_stage=stage, owner=owner, at=now)
     interactions.save(interaction)
+
+
+def _change_clocks(
+    uow: UnitOfWork,
+    case: Case,
+    *,
+    services: Services,
+    by: str,
+    reason: str,
+    at: datetime,
+    keep: tuple[str, ...] = (),
+    start: tuple[str, ...] = (),
+) -> list[Clock]:
+    """A step of the procedure keeps the promises of `keep` (met, or breached when late)
+    and makes those of `start`, through the aggregate; returns the clocks started."""
+    interactions = SqlInteractions(uow)
+    interaction = interactions.get(case.id)
+    if keep:
+        interaction.keep_promises(keep, by=by, reason=reason, at=at)
+    started = interaction.make_promises(services.clocks, start, by=by, reason=reason, at=at)
+    interactions.save(interaction)
+    return started
 
 
 def _move_to_complaints_team(uow: UnitOfWork, services: Services, case: Case) -> None:
@@ -180,15 +203,15 @@ def mark_as_complaint(
         raise ActionError(f"{case.reference} is already a complaint.")
     _set_stage(uow, case, 1, None, now)
     _move_to_complaints_team(uow, services, case)
-    for policy in ("complaint-procedure-1", ack_policy(1)):
-        services.clocks.start(
-            uow.conn,
-            interaction_id=case.id,
-            policy=policy,
-            at=now,
-            channel=case.channel.value,
-            topic="complaint",
-        )
+    _change_clocks(
+        uow,
+        case,
+        start=("complaint-procedure-1", ack_policy(1)),
+        services=services,
+        by=actor.email,
+        reason="marked as a complaint",
+        at=now,
+    )
     ack_due = services.clocks.deadline(ack_policy(1), now)
     stage1 = services.clocks.policy(response_policy(1))
     body = services.composer.complaint_procedure(
@@ -257,14 +280,15 @@ def acknowledge(
         raise ActionError("Stage 2 must be handled by someone who did not handle stage 1.")
     if not services.clocks.open_clocks(uow.conn, case.id, (ack_policy(stage),)):
         raise ActionError(f"Stage {stage} has already been acknowledged.")
-    services.clocks.stop(uow.conn, case.id, (ack_policy(stage),), now)
-    clock = services.clocks.start(
-        uow.conn,
-        interaction_id=case.id,
-        policy=response_policy(stage),
+    (clock,) = _change_clocks(
+        uow,
+        case,
+        keep=(ack_policy(stage),),
+        start=(response_policy(stage),),
+        services=services,
+        by=actor.email,
+        reason=f"stage {stage} complaint acknowledged",
         at=now,
-        channel=case.channel.value,
-        topic="complaint",
     )
     _set_stage(uow, case, stage, handler, now)
     c = complaint_handlers.c
@@ -357,10 +381,20 @@ def extend(
             f"Stage {stage} can be extended by at most {allowed} working days in total; "
             f"{left} left."
         )
+    interactions = SqlInteractions(uow)
+    interaction = interactions.get(case.id)
     try:
-        clock = services.clocks.extend(uow.conn, case.id, response_policy(stage), days, reason)
+        clock = interaction.extend_clock(
+            services.clocks,
+            response_policy(stage),
+            days=days,
+            reason=reason,
+            by=actor.email,
+            at=now,
+        )
     except ValueError as exc:  # the sla policy refused it
         raise ActionError(str(exc)) from exc
+    interactions.save(interaction)
     if clock is None:  # pragma: no cover - checked above
         raise ActionError("No response clock to extend.")
     body = render(
@@ -434,15 +468,15 @@ def escalate(
         for s in services.clocks.open_clocks(uow.conn, case.id)
         if s.clock.policy.startswith("complaint-stage1-")
     )
-    if stage1_open:
-        services.clocks.stop(uow.conn, case.id, stage1_open, now)
-    clock = services.clocks.start(
-        uow.conn,
-        interaction_id=case.id,
-        policy=ack_policy(2),
+    (clock,) = _change_clocks(
+        uow,
+        case,
+        keep=stage1_open,
+        start=(ack_policy(2),),
+        services=services,
+        by=actor.email,
+        reason="escalated to stage 2",
         at=now,
-        channel=case.channel.value,
-        topic="complaint",
     )
     _set_stage(uow, case, 2, handler, now)
     _move_to_complaints_team(uow, services, case)
@@ -532,7 +566,15 @@ def respond(
         key=("c-resp", case.id, stage),
         auto=False,
     )
-    services.clocks.stop(uow.conn, case.id, (response_policy(stage),), now)
+    _change_clocks(
+        uow,
+        case,
+        keep=(response_policy(stage),),
+        services=services,
+        by=actor.email,
+        reason=f"stage {stage} complaint answered",
+        at=now,
+    )
     c = complaint_handlers.c
     uow.conn.execute(
         complaint_handlers.update()

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from bot.domain.model import Channel
 from bot.outbox import ClaimedMessage, OutboxWorker
-from bot.service.clocks import ClockService
+from bot.service.clocks import ClockService, keep_on_send
 from bot.settings import Settings, SettingsError
 from bot.storage.db import create_engine, migrate
 from channels import registry as channel_registry
@@ -128,10 +128,16 @@ def build_outbox(
     channels: Collection[Channel] | None = None,
 ) -> OutboxWorker:
     def on_sent(conn: sa.Connection, claimed: ClaimedMessage, result: SendResult) -> None:
-        # The send is what keeps the promise: stop the clock the message was for.
+        # The send is what keeps the promise: the clock the message was for ends met.
         policy = claimed.message.meta.get("clock")
         if policy and claimed.message.interaction_id is not None:
-            clocks.stop(conn, claimed.message.interaction_id, (policy,), clock())
+            keep_on_send(
+                conn,
+                interaction_id=claimed.message.interaction_id,
+                policy=policy,
+                kind=claimed.message.kind,
+                at=clock(),
+            )
 
     return OutboxWorker(
         engine, registry, settings.outbox, on_sent=on_sent, clock=clock, channels=channels

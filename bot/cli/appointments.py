@@ -20,7 +20,10 @@ import csv
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from actions.appointments import AppointmentService
 
 REQUIRED_COLUMNS = ("job_ref", "phone", "address", "date", "slot", "trade")
 
@@ -36,7 +39,7 @@ def register(subparsers: Any) -> None:
     lst.set_defaults(handler=_list)
 
 
-def _service(args: argparse.Namespace) -> Any:
+def _service(args: argparse.Namespace) -> AppointmentService:
     from actions.acknowledge import Composer
     from actions.appointments import AppointmentService, Context
     from bot.bootstrap import build_calendar, build_policies
@@ -101,7 +104,7 @@ def _import(args: argparse.Namespace) -> int:
     return 1 if counts["bad"] else 0
 
 
-def _import_row(service: Any, values: dict[str, str]) -> str:
+def _import_row(service: AppointmentService, values: dict[str, str]) -> str:
     from actions.appointments import AppointmentNotFound, validate_input
 
     today = service.ctx.now().astimezone(service.ctx.zone).date()

@@ -58,6 +58,40 @@ class ClocksResumed(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class ClocksStarted(Event):
+    """Promises made: a clock for each policy (a new enquiry, a complaint stage, a hand-off
+    to the appointments team)."""
+
+    kind: ClassVar[str] = "clocks_started"
+    by: str
+    policies: tuple[str, ...]
+    reason: str
+    due_at: datetime  # when the first of them falls due
+
+
+@dataclass(frozen=True, slots=True)
+class ClocksKept(Event):
+    """Promises kept by something that happened (the acknowledgement sent, the complaint
+    acknowledged or answered): each clock ended met, or breached when late."""
+
+    kind: ClassVar[str] = "clocks_kept"
+    by: str
+    policies: tuple[str, ...]
+    reason: str
+    ended: dict[str, str]  # policy -> met or breached
+
+
+@dataclass(frozen=True, slots=True)
+class ClockExtended(Event):
+    kind: ClassVar[str] = "clock_extended"
+    by: str
+    policy: str
+    days: int
+    reason: str
+    due_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class Transferred(Event):
     kind: ClassVar[str] = "transferred"
     by: str

@@ -126,11 +126,67 @@ class Interaction:
     # ---- clocks ----------------------------------------------------------------------
 
     def start_clock(self, rules: ClockRules, policy: str, at: datetime) -> Clock:
-        chosen = rules.policy(policy)
-        clock = Clock.start(chosen, at, rules.calendar)
-        self.clocks.append(PromiseClock(None, chosen.promise, clock, changed=True))
+        clock = self._new_clock(rules, policy, at)
         self._touch(at)
         return clock
+
+    def make_promises(
+        self,
+        rules: ClockRules,
+        policies: Iterable[str],
+        *,
+        by: str,
+        reason: str,
+        at: datetime,
+        since: datetime | None = None,
+    ) -> list[Clock]:
+        """Start a clock for each policy and record `ClocksStarted`. The clocks count from
+        `since` when given (a new enquiry's promises run from when the resident wrote, not
+        from when we got round to it), else from `at`."""
+        names = tuple(policies)
+        started = [self._new_clock(rules, name, since or at) for name in names]
+        if started:
+            due_at = min(c.due_at for c in started)
+            self._record(ev.ClocksStarted(by=by, policies=names, reason=reason, due_at=due_at), at)
+        return started
+
+    def keep_promises(
+        self, policies: Iterable[str], *, by: str, reason: str, at: datetime
+    ) -> dict[str, str]:
+        """What just happened kept the promises of these clocks (the acknowledgement was
+        sent, the complaint acknowledged or answered): each ends met, or breached when late,
+        and `ClocksKept` is recorded. Returns policy -> outcome; empty when none was open."""
+        tracked = self.open_clocks(policies)
+        for item in tracked:
+            self._replace(item, item.clock.stop(at, reason))
+        ended = {item.policy: item.clock.outcome or "" for item in tracked}
+        if ended:
+            self._record(
+                ev.ClocksKept(by=by, policies=tuple(ended), reason=reason, ended=ended), at
+            )
+        return ended
+
+    def extend_clock(
+        self, rules: ClockRules, policy: str, *, days: int, reason: str, by: str, at: datetime
+    ) -> Clock | None:
+        """Put a promise back by `days` units of its policy, with a reason, within what the
+        policy allows (sla.SlaError otherwise). None when no such clock is running."""
+        for tracked in self.open_clocks((policy,)):
+            clock = tracked.clock.extend(days, reason, rules.policy(policy), rules.calendar)
+            self._replace(tracked, clock)
+            self._record(
+                ev.ClockExtended(
+                    by=by, policy=policy, days=days, reason=reason, due_at=clock.due_at
+                ),
+                at,
+            )
+            return clock
+        return None
+
+    def resident_answered(self, rules: ClockRules, *, at: datetime) -> int:
+        """The resident wrote on this case: clocks paused while we waited on them tick
+        again (`ClocksResumed` by the resident). Returns how many resumed."""
+        return self.resume(rules, by="resident", at=at)
 
     def keep(self, policies: Iterable[str], at: datetime, reason: str) -> list[str]:
         """The promises of these clocks were kept at `at` (met, or breached when late)."""
@@ -157,7 +213,8 @@ class Interaction:
         return count
 
     def resume(self, rules: ClockRules, *, by: str | None, at: datetime) -> int:
-        """Ticking again (staff resumed, or the resident answered: `by` None, no event)."""
+        """Ticking again: staff resumed them, or the resident answered (`by` "resident");
+        `by` None changes the clocks without an event (kept for callers that record their own)."""
         count = 0
         for tracked in self.open_clocks():
             if tracked.clock.paused_at is not None:
@@ -377,6 +434,12 @@ class Interaction:
 
     # ---- internals -------------------------------------------------------------------
 
+    def _new_clock(self, rules: ClockRules, policy: str, at: datetime) -> Clock:
+        chosen = rules.policy(policy)
+        clock = Clock.start(chosen, at, rules.calendar)
+        self.clocks.append(PromiseClock(None, chosen.promise, clock, changed=True))
+        return clock
+
     def _replace(self, tracked: PromiseClock, clock: Clock) -> None:
         if clock != tracked.clock:
             tracked.clock = clock
@@ -388,8 +451,9 @@ class Interaction:
             self.changed.add(name)
 
     def _touch(self, at: datetime) -> None:
-        self.updated_at = at
-        self.changed.add("updated_at")
+        if self.updated_at != at:  # a case changed twice in one moment is written once
+            self.updated_at = at
+            self.changed.add("updated_at")
 
     def _record(self, event: ev.Event, at: datetime) -> None:
         self._touch(at)

@@ -34,6 +34,7 @@ from bot.privacy.anonymise import Anonymised, anonymise_interactions
 from bot.service.clocks import ClockService
 from bot.settings import Settings
 from bot.storage import tables as t
+from bot.storage.interactions import SqlInteractions
 from bot.storage.repository import UnitOfWork
 
 _PHONE_CHARS = re.compile(r"[\s()-]")
@@ -271,14 +272,13 @@ def export(
             classification=None,
             now=now,
         )
-        clock = clocks.start(
-            uow.conn,
-            interaction_id=case.id,
-            policy="sar",
-            at=received,
-            channel=case.channel,
-            topic="general",
-        )
+        interactions = SqlInteractions(uow)
+        request = interactions.get(case.id)
+        (clock,) = request.make_promises(
+            clocks, ("sar",), by="assistant", reason="subject access request", at=now,
+            since=received,
+        )  # fmt: skip
+        interactions.save(request)
         counts = {
             "contacts": len(data["contacts"]),
             "cases": len(data["cases"]),

@@ -1,16 +1,24 @@
-"""SLA clocks through storage: start, stop, pause and resume stored clocks, and the one
-indexed query for "what is due soon or breached now"."""
+"""SLA clocks: the rules the aggregate starts and resumes them by, reads of stored clocks,
+the one indexed query for "what is due soon or breached now", and `keep_on_send` (the
+outbox's acknowledgement sent stops its clock as met, through the aggregate).
+
+Only the `Interaction` aggregate changes a clock (tests/unit/core/test_clock_changes.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
+from bot.domain.interaction import Interaction
+from bot.errors import NotFoundError
 from bot.storage import tables as t
-from bot.storage.interactions import clock_from_row, clock_to_row
+from bot.storage.interactions import SqlInteractions, clock_from_row
+from bot.storage.repository import UnitOfWork
 from sla import Calendar, Clock, Policy
 
 
@@ -27,9 +35,7 @@ def _from_row(row: Any) -> StoredClock:
     return StoredClock(row.id, row.interaction_id, row.channel, row.topic, clock_from_row(row))
 
 
-# Built once (see bot.storage.repository): every enquiry starts and stops clocks.
-_INSERT_CLOCK = t.clocks.insert()
-_UPDATE_CLOCK = t.clocks.update().where(t.clocks.c.id == sa.bindparam("b_id"))
+# Built once (see bot.storage.repository): every enquiry reads its clocks.
 _OPEN_CLOCKS = (
     sa.select(t.clocks)
     .where(t.clocks.c.interaction_id == sa.bindparam("b_interaction"), t.clock_is_open())
@@ -41,6 +47,15 @@ _OPEN_CLOCKS_OF = _OPEN_CLOCKS.where(
 
 
 class ClockService:
+    """The rules for clocks (policies and the working-day calendar: `ClockRules` for the
+    aggregate), deadlines, and reads of stored clocks.
+
+    It changes no clock itself: the `Interaction` aggregate does (bot.domain.interaction),
+    so every change records an event. `start`, `stop`, `pause` and `resume` are
+    kept for callers not yet moved onto the aggregate: each loads the interaction, changes
+    it through an aggregate method and saves it. New code calls the aggregate directly
+    (tests/unit/core/test_clock_changes.py lists who may still call these)."""
+
     def __init__(self, policies: dict[str, Policy], calendar: Calendar) -> None:
         self.policies = policies
         self.calendar = calendar
@@ -51,50 +66,7 @@ class ClockService:
     def deadline(self, name: str, received_at: datetime) -> datetime:
         return self.policies[name].deadline(received_at, self.calendar)
 
-    def start(
-        self,
-        conn: sa.Connection,
-        *,
-        interaction_id: int,
-        policy: str,
-        at: datetime,
-        channel: str | None,
-        topic: str | None,
-    ) -> Clock:
-        return self.start_all(
-            conn, interaction_id=interaction_id, policies=(policy,), at=at, channel=channel,
-            topic=topic,
-        )[0]  # fmt: skip
-
-    def start_all(
-        self,
-        conn: sa.Connection,
-        *,
-        interaction_id: int,
-        policies: tuple[str, ...],
-        at: datetime,
-        channel: str | None,
-        topic: str | None,
-    ) -> list[Clock]:
-        """Start a clock for each policy, in one round trip (a new enquiry starts several)."""
-        clocks: list[Clock] = []
-        rows: list[dict[str, Any]] = []
-        for name in policies:
-            chosen = self.policies[name]
-            clock = Clock.start(chosen, at, self.calendar)
-            clocks.append(clock)
-            rows.append(
-                {
-                    "interaction_id": interaction_id,
-                    "promise": chosen.promise,
-                    "channel": channel,
-                    "topic": topic,
-                    **clock_to_row(clock),
-                }
-            )
-        if rows:
-            conn.execute(_INSERT_CLOCK, rows)
-        return clocks
+    # ---- reads ---------------------------------------------------------------------------
 
     def open_clocks(
         self, conn: sa.Connection, interaction_id: int, policies: tuple[str, ...] | None = None
@@ -113,50 +85,76 @@ class ClockService:
         ).all()
         return [_from_row(r) for r in rows]
 
-    def _save(self, conn: sa.Connection, stored: StoredClock, clock: Clock) -> None:
-        conn.execute(_UPDATE_CLOCK, {"b_id": stored.id, **clock_to_row(clock)})
+    # ---- changes, through the aggregate (for callers not moved yet) ------------------------
+
+    def start(
+        self,
+        conn: sa.Connection,
+        *,
+        interaction_id: int,
+        policy: str,
+        at: datetime,
+        channel: str | None = None,
+        topic: str | None = None,
+    ) -> Clock:
+        """`channel` and `topic` are the interaction's own (the aggregate stores them)."""
+        del channel, topic
+        with _aggregate(conn, interaction_id, at) as interaction:
+            return interaction.make_promises(self, (policy,), by="assistant", reason=policy, at=at)[
+                0
+            ]
 
     def stop(
         self, conn: sa.Connection, interaction_id: int, policies: tuple[str, ...], at: datetime
-    ) -> list[Clock]:
-        stopped = []
-        for stored in self.open_clocks(conn, interaction_id, policies):
-            clock = stored.clock.stop(at)
-            self._save(conn, stored, clock)
-            stopped.append(clock)
-        return stopped
+    ) -> list[str]:
+        with _aggregate(conn, interaction_id, at) as interaction:
+            return list(interaction.keep_promises(policies, by="assistant", reason="kept", at=at))
 
     def pause(self, conn: sa.Connection, interaction_id: int, at: datetime) -> int:
         """Waiting on the resident: every running clock of the interaction stops ticking."""
-        count = 0
-        for stored in self.open_clocks(conn, interaction_id):
-            if stored.clock.paused_at is None:
-                self._save(conn, stored, stored.clock.pause(at))
-                count += 1
-        return count
+        with _aggregate(conn, interaction_id, at) as interaction:
+            return interaction.pause(by="assistant", at=at)
 
     def resume(self, conn: sa.Connection, interaction_id: int, at: datetime) -> int:
-        count = 0
-        for stored in self.open_clocks(conn, interaction_id):
-            if stored.clock.paused_at is not None:
-                policy = self.policies[stored.clock.policy]
-                self._save(conn, stored, stored.clock.resume(at, policy, self.calendar))
-                count += 1
-        return count
+        with _aggregate(conn, interaction_id, at) as interaction:
+            return interaction.resident_answered(self, at=at)
 
-    def extend(
-        self,
-        conn: sa.Connection,
-        interaction_id: int,
-        policy: str,
-        days: int,
-        reason: str,
-    ) -> Clock | None:
-        for stored in self.open_clocks(conn, interaction_id, (policy,)):
-            clock = stored.clock.extend(days, reason, self.policies[policy], self.calendar)
-            self._save(conn, stored, clock)
-            return clock
-        return None
+
+class _Joined(UnitOfWork):
+    """A unit of work over a transaction that is already open (the outbox's, a legacy
+    caller's): the caller commits it, so this one never connects, commits or closes."""
+
+    def __init__(self, conn: sa.Connection, at: datetime) -> None:
+        super().__init__(conn.engine, lambda: at)
+        self.conn = conn
+
+
+@contextmanager
+def _aggregate(conn: sa.Connection, interaction_id: int, at: datetime) -> Iterator[Interaction]:
+    interactions = SqlInteractions(_Joined(conn, at))
+    interaction = interactions.get(interaction_id)
+    yield interaction
+    interactions.save(interaction)
+
+
+def keep_on_send(
+    conn: sa.Connection, *, interaction_id: int, policy: str, kind: str, at: datetime
+) -> dict[str, str]:
+    """The outbox sent a message that was for a promise (`meta.clock`): the send is what
+    keeps it (EMAIL-NOW, ACK-2, the complaint procedure at once), so that clock ends met,
+    or breached when late, through the aggregate, in the outbox's own transaction.
+
+    A message whose interaction is gone (erased under PRIVACY) keeps nothing."""
+    interactions = SqlInteractions(_Joined(conn, at))
+    try:
+        interaction = interactions.get(interaction_id)
+    except NotFoundError:
+        return {}
+    what = kind.replace("_", " ")
+    ended = interaction.keep_promises((policy,), by="assistant", reason=f"{what} sent", at=at)
+    if ended:
+        interactions.save(interaction)
+    return ended
 
 
 def attention_needed(conn: sa.Connection, now: datetime, limit: int = 1000) -> list[StoredClock]:

@@ -22,9 +22,11 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from bot.domain import references
+from bot.domain.interaction import settlements_on_close
 from bot.domain.model import Channel, InboundMessage
 from bot.service.clocks import ClockService
 from bot.storage import tables as t
+from bot.storage.interactions import SqlInteractions
 from bot.storage.repository import UnitOfWork
 
 # The kind of contact identity a channel's sender is (the same mapping the pipeline uses
@@ -185,10 +187,10 @@ def link_mention(
 ) -> Linked:
     """After checking, staff move a case that mentioned another ("mentions DS-...") into
     it: its messages join the resident's case, the mentioning case is closed as linked and
-    its clocks stop. With `trust_sender` (staff confirmed the sender is the resident, e.g.
-    writing from a work address) the sender's address or number becomes one of the
-    resident's, so their next messages join the case by themselves. Both cases record who
-    linked them."""
+    its clocks end as superseded (the link answers nobody). With `trust_sender` (staff
+    confirmed the sender is the resident, e.g. writing from a work address) the sender's
+    address or number becomes one of the resident's, so their next messages join the case
+    by themselves. Both cases record who linked them."""
     source = uow.interaction_by_reference(mentioning)
     target = uow.interaction_by_reference(into)
     if source is None or target is None:
@@ -209,14 +211,20 @@ def link_mention(
             .where(ci.contact_id == source.contact_id)
             .values(contact_id=target.contact_id)
         )
-    running = tuple(s.clock.policy for s in clocks.open_clocks(uow.conn, source.id))
-    if running:
-        clocks.stop(uow.conn, source.id, running, now)
-    uow.conn.execute(
-        t.interactions.update()
-        .where(t.interactions.c.id == source.id)
-        .values(status="closed", outcome=f"Linked to {target.reference}", updated_at=now)
+    # Its promises are superseded by the resident's case, which now holds its messages:
+    # linking answers nobody, so no clock of it counts as met.
+    interactions = SqlInteractions(uow)
+    linked = interactions.get(source.id)
+    label = f"Linked to {target.reference}"
+    linked.close(
+        outcome="duplicate",
+        text=label,
+        settlements=settlements_on_close(linked, "duplicate", told=False, label=label),
+        by=by,
+        at=now,
+        told=False,
     )
+    interactions.save(linked)
     detail = {"by": by, "messages": int(moved), "trusted_sender": trust_sender}
     uow.add_event(source.id, "linked_into", {**detail, "reference": target.reference})
     uow.add_event(target.id, "linked_from", {**detail, "reference": source.reference})

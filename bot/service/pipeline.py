@@ -287,7 +287,10 @@ class Pipeline:
         if thread_id is not None:
             # ACK-2: a reply in an existing thread joins it and gets no second acknowledgement.
             uow.set_inbound_status(item.id, "joined", interaction_id=thread_id)
-            self.clocks.resume(uow.conn, thread_id, now)
+            threads = SqlInteractions(uow)
+            thread = threads.get(thread_id)
+            if thread.resident_answered(self.clocks, at=now):
+                threads.save(thread)
             uow.add_event(thread_id, "resident_replied", {"inbound_id": item.id})
             row = uow.get_interaction(thread_id)
             if result is not None:
@@ -464,14 +467,6 @@ class Pipeline:
             hazards=tuple(h.rule for h in result.hazards),
         )
         received = msg.received_at if msg.received_at <= now else now
-        self.clocks.start_all(
-            uow.conn,
-            interaction_id=interaction.id,
-            policies=(plan.acknowledge, *plan.respond),
-            at=received,
-            channel=channel.value,
-            topic=topic.value,
-        )
         respond_policy = response_policy(plan)
         deadline = self.clocks.deadline(respond_policy, received)
         uow.add_event(
@@ -479,6 +474,17 @@ class Pipeline:
             "created",
             {"inbound_id": item.id, "team": team_id, "owner": owner, "away": away},
         )
+        interactions = SqlInteractions(uow)
+        opened = interactions.opened(interaction, intent=result.intent, at=now)
+        opened.make_promises(
+            self.clocks,
+            (plan.acknowledge, *plan.respond),
+            by="assistant",
+            reason="new enquiry",
+            at=now,
+            since=received,
+        )
+        interactions.save(opened)
 
         block = self._cap_reason(uow, msg, now)
         if block is not None:

@@ -6,6 +6,7 @@ the same transaction, or not at all.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -14,7 +15,7 @@ from bot.domain.events import Event
 from bot.domain.interaction import Interaction, PromiseClock
 from bot.errors import NotFoundError
 from bot.storage import tables as t
-from bot.storage.repository import UnitOfWork
+from bot.storage.repository import InteractionRow, UnitOfWork
 from sla import Clock
 
 
@@ -72,7 +73,7 @@ _OPEN_CLOCKS = (
     .where(t.clocks.c.interaction_id == sa.bindparam("b_id"), t.clock_is_open())
     .order_by(t.clocks.c.id)
 )
-_INSERT_CLOCK = t.clocks.insert()
+_INSERT_CLOCKS_RETURNING = t.clocks.insert().returning(t.clocks.c.id, sort_by_parameter_order=True)
 _UPDATE_CLOCK = t.clocks.update().where(t.clocks.c.id == sa.bindparam("b_clock"))
 _SAVED_FIELDS = (
     "status",
@@ -118,32 +119,51 @@ class SqlInteractions:
             clocks=clocks,
         )
 
+    def opened(self, row: InteractionRow, *, intent: str | None, at: datetime) -> Interaction:
+        """The aggregate of an interaction this unit of work has just created (`row`), built
+        from what was written rather than read back: a new enquiry's promises are made on
+        it at once (bot.service.pipeline)."""
+        return Interaction(
+            id=row.id,
+            reference=row.reference,
+            channel=row.channel,
+            topic=row.topic,
+            urgency=row.urgency,
+            team=row.team,
+            owner=row.owner,
+            status=row.status,
+            intent=intent,
+            subject=row.subject,
+            updated_at=at,
+        )
+
     def save(self, interaction: Interaction) -> list[Event]:
         conn = self.uow.conn
         values = {name: getattr(interaction, name) for name in _SAVED_FIELDS}
         changed = {k: v for k, v in values.items() if k in interaction.changed}
         if changed:
             conn.execute(t.interactions.update().where(_i.id == interaction.id).values(changed))
+        fresh = [c for c in interaction.clocks if c.changed and c.id is None]
+        if fresh:
+            # A new enquiry makes several promises at once: one round trip for all of them.
+            rows = [
+                {
+                    "interaction_id": interaction.id,
+                    "promise": tracked.promise,
+                    "channel": interaction.channel,
+                    "topic": interaction.topic,
+                    **clock_to_row(tracked.clock),
+                }
+                for tracked in fresh
+            ]
+            ids = conn.execute(_INSERT_CLOCKS_RETURNING, rows).scalars().all()
+            for tracked, clock_id in zip(fresh, ids, strict=True):
+                tracked.id = int(clock_id)
+                tracked.changed = False
         for tracked in interaction.clocks:
-            if not tracked.changed:
-                continue
-            if tracked.id is None:
-                result = conn.execute(
-                    _INSERT_CLOCK,
-                    {
-                        "interaction_id": interaction.id,
-                        "promise": tracked.promise,
-                        "channel": interaction.channel,
-                        "topic": interaction.topic,
-                        **clock_to_row(tracked.clock),
-                    },
-                )
-                key = result.inserted_primary_key
-                assert key is not None  # an insert of one row always has its key
-                tracked.id = int(key[0])
-            else:
+            if tracked.changed:
                 conn.execute(_UPDATE_CLOCK, {"b_clock": tracked.id, **clock_to_row(tracked.clock)})
-            tracked.changed = False
+                tracked.changed = False
         new = list(interaction.events)
         for event in new:
             self.uow.add_event(interaction.id, event.kind, dict(event.detail()))

@@ -16,7 +16,8 @@ they check the token and the body, then call `actions.appointments.AppointmentSe
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
@@ -31,6 +32,9 @@ from actions.appointments import (
 )
 from bot.bootstrap import App
 from bot.web.api_auth import require
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def _problem(exc: AppointmentError) -> HTTPException:
@@ -75,9 +79,9 @@ def build_router(app: App) -> APIRouter:
         out["texts"] = service.texts(appt)
         return out
 
-    async def call(func: Any, *args: Any) -> Any:
+    async def call(func: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         try:
-            result = await asyncio.to_thread(func, *args)
+            result = await asyncio.to_thread(func, *args, **kwargs)
         except AppointmentError as exc:
             raise _problem(exc) from exc
         app.outbox.wake()  # a text was probably written: send it now, not at the next poll
