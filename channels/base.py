@@ -110,8 +110,9 @@ class DecodedInbound:
 Decoder = Callable[[bytes, str], DecodedInbound]
 
 
-# A channel's conversational step, run by the pipeline inside the message's transaction with
-# a `bot.service.pipeline.Turn`; returns True when it sent its own reply (then the standard
-# acknowledgement is not sent). The Turn is named for the type checker only, so channels/
-# import nothing from the service layer at run time.
+# What the pipeline calls for a message on a conversational channel, inside the message's
+# transaction: `bot.conversation.turns.TurnRunner` (the channel's keywords, then the
+# conversation engine, every reply through the outbox) is the one implementation. True when
+# the turn was answered (then the standard acknowledgement is not sent). The Turn is named
+# for the type checker only, so channels/ import nothing from the service layer at run time.
 TurnHandler = Callable[["Turn"], bool]

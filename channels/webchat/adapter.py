@@ -182,11 +182,13 @@ def sender(settings: Settings) -> Sender | None:
     return WebchatSender() if settings.webchat.enabled else None
 
 
-def turn_handler(settings: Settings) -> TurnHandler | None:
-    """The built-in assistant. When Rasa is configured, channels/registry.py puts it behind
-    Rasa as the fall-back."""
-    if not settings.webchat.enabled:
-        return None
-    from channels.webchat.assistant import ChatAssistant
+def converses(settings: Settings) -> bool:
+    """The chat is answered by the conversation engine (bot.conversation): the built-in one,
+    or Rasa with the built-in one as its fall-back."""
+    return settings.webchat.enabled
 
-    return ChatAssistant()
+
+def turn_handler(settings: Settings) -> TurnHandler | None:
+    from channels.registry import turn_handler as build
+
+    return build(Channel.WEBCHAT, settings)
