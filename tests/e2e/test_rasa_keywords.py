@@ -16,11 +16,13 @@ import sqlalchemy as sa
 
 from actions.appointments import AppointmentService
 from bot.bootstrap import App, bootstrap
+from bot.conversation.rasa import RasaEngine
+from bot.conversation.turns import TurnRunner
+from bot.conversation.unsure import AskWhenUnsure
 from bot.domain.model import Channel
 from bot.settings import Rasa
 from bot.storage import tables as t
 from channels.base import CollectingSender
-from channels.registry import KeywordsFirst
 from channels.sms.adapter import make_decoder
 from tests.fakes import FakeClock, KeywordClassifier
 from tests.support.fake_rasa import FakeRasa, running_fake_rasa
@@ -85,7 +87,10 @@ def world(engine: sa.Engine, fake: FakeRasa) -> Iterator[World]:
 
 
 def test_the_registry_puts_keywords_before_rasa(world: World) -> None:
-    assert isinstance(world.app.pipeline.turn_handlers[Channel.SMS], KeywordsFirst)
+    handler = world.app.pipeline.turn_handlers[Channel.SMS]
+    assert isinstance(handler, TurnRunner) and handler.keywords is not None
+    assert isinstance(handler.engine, AskWhenUnsure)
+    assert isinstance(handler.engine.inner, RasaEngine)
 
 
 def test_help_with_rasa_on_is_answered_by_the_sms_step(world: World, fake: FakeRasa) -> None:

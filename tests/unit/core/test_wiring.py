@@ -7,9 +7,9 @@ import pytest
 from bot.bootstrap import default_classifier
 from bot.conversation.builtin import BuiltInEngine
 from bot.conversation.rasa import RasaEngine
+from bot.conversation.rasa_nlu import RasaClassifier
 from bot.conversation.turns import TurnRunner
 from bot.conversation.unsure import AskWhenUnsure
-from bot.conversation.rasa_nlu import RasaClassifier
 from bot.domain.model import Channel
 from bot.settings import Settings, SettingsError
 from channels import registry
