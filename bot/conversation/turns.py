@@ -31,7 +31,7 @@ from actions.wording import team_in_words
 from bot.conversation.engine import ConversationEngine, Reply, Turn
 from bot.conversation.rasa import conversation_id
 from bot.domain.interaction import ClockRules, Interaction
-from bot.domain.model import OutboundMessage
+from bot.domain.model import InboundMessage, OutboundMessage
 from bot.domain.repository import Interactions
 from bot.service.outbound import enqueue_reply
 from bot.settings import Settings
@@ -180,31 +180,39 @@ def engine_turn(turn: PipelineTurn, conversation: SqlConversation) -> Turn:
 def write_replies(turn: PipelineTurn, replies: Sequence[Reply], *, held: bool) -> None:
     now = turn.pipeline.now()  # the app's clock: quiet hours are judged by it
     for index, reply in enumerate(replies):
-        enqueue_reply(
-            turn.uow,
-            turn.pipeline.settings,
-            outbound(turn, reply, index, held=held),
-            now,
-            urgent=reply.urgent,
+        message = outbound(
+            reply,
+            index,
+            message=turn.message,
+            acknowledgement=turn.acknowledgement,
+            interaction_id=turn.outcome.interaction_id,
+            held=held,
         )
+        enqueue_reply(turn.uow, turn.pipeline.settings, message, now, urgent=reply.urgent)
 
 
-def outbound(turn: PipelineTurn, reply: Reply, index: int, *, held: bool) -> OutboundMessage:
-    """A `Reply` as the outbox row it becomes. An acknowledging reply is the acknowledgement
-    itself (its clock, subject, sender), under its own key unless a copy of it is held."""
-    msg = turn.message
+def outbound(
+    reply: Reply,
+    index: int,
+    *,
+    message: InboundMessage,
+    acknowledgement: OutboundMessage | None,
+    interaction_id: int | None,
+    held: bool = False,
+) -> OutboundMessage:
+    """A `Reply` as the outbox row it becomes (pure). An acknowledging reply is the
+    acknowledgement itself (its clock, subject, sender), under the acknowledgement's key
+    unless a copy of it is held in the outbox (then under a key of its own)."""
     meta: dict[str, str] = {}
     if reply.buttons:
-        meta["buttons"] = json.dumps(
-            [{"title": b.title, "payload": b.payload} for b in reply.buttons]
-        )
+        buttons = [{"title": b.title, "payload": b.payload} for b in reply.buttons]
+        meta["buttons"] = json.dumps(buttons)
     if reply.engine != "built-in":
         meta["engine"] = reply.engine
-        meta["conversation_id"] = conversation_id(msg)
+        meta["conversation_id"] = conversation_id(message)
     if reply.template is not None:
         meta["template"] = reply.template
-    key = idempotency_key("turn", msg.channel.value, msg.external_id, reply.kind, index)
-    ack = turn.acknowledgement
+    ack = acknowledgement
     if reply.acknowledges and ack is not None:
         return dataclasses.replace(
             ack,
@@ -213,13 +221,14 @@ def outbound(turn: PipelineTurn, reply: Reply, index: int, *, held: bool) -> Out
             kind=ack.kind if reply.kind == "acknowledgement" else reply.kind,
             meta={**ack.meta, **meta},
         )
+    channel = message.channel.value
     return OutboundMessage(
-        channel=msg.channel,
-        recipient=msg.sender,
+        channel=message.channel,
+        recipient=message.sender,
         body=reply.text,
-        idempotency_key=key,
+        idempotency_key=idempotency_key("turn", channel, message.external_id, reply.kind, index),
         sender=ack.sender if ack is not None else None,
-        interaction_id=turn.outcome.interaction_id,
+        interaction_id=interaction_id,
         kind=reply.kind,
         meta=meta,
     )
