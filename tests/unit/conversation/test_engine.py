@@ -17,6 +17,7 @@ from bot.conversation.unsure import AskWhenUnsure
 from bot.domain import events as ev
 from bot.domain.model import Channel
 from bot.domain.safety import DANGER_ADVICE, WATER_ELECTRICS_ADVICE
+from bot.nlu.types import Classification
 from bot.settings import Rasa, Settings
 from sla.clock import SUPERSEDED
 from tests.unit.conversation.fakes import MONDAY_21, Chat, classified
@@ -29,7 +30,7 @@ def engine() -> AskWhenUnsure:
     return AskWhenUnsure(BuiltInEngine())
 
 
-def leak() -> object:
+def leak() -> Classification:
     return classified(urgency="urgent", hazards=(("leak", "emergency_repairs"),), ask=LEAK_QUESTION)
 
 
@@ -107,7 +108,7 @@ def test_a_chat_question_we_can_answer_is_answered_from_the_landlord_details() -
 
 def test_the_safety_question_is_asked_once_after_the_acknowledgement() -> None:
     chat = Chat(engine(), Channel.SMS)
-    ack, question = chat.say("Water is leaking from the ceiling", leak())  # type: ignore[arg-type]
+    ack, question = chat.say("Water is leaking from the ceiling", leak())
     assert ack.kind == "acknowledgement"
     assert question.kind == "question" and question.body.startswith(LEAK_QUESTION)
     assert "reply YES or NO" in question.body
@@ -116,14 +117,14 @@ def test_the_safety_question_is_asked_once_after_the_acknowledgement() -> None:
 
 def test_in_the_chat_the_question_has_yes_and_no_buttons() -> None:
     chat = Chat(engine(), Channel.WEBCHAT)
-    _, question = chat.say("Water is leaking from the ceiling", leak())  # type: ignore[arg-type]
+    _, question = chat.say("Water is leaking from the ceiling", leak())
     assert [b["title"] for b in json.loads(question.meta["buttons"])] == ["Yes", "No"]
 
 
 @pytest.mark.parametrize("answer", ["Yes", "yes it is", "Yeah, near the light", "Ydy", "ie"])
 def test_yes_raises_the_urgency_and_says_what_to_do_now_first(answer: str) -> None:
     chat = Chat(engine(), Channel.SMS)
-    chat.say("Water is leaking from the ceiling", leak())  # type: ignore[arg-type]
+    chat.say("Water is leaking from the ceiling", leak())
     (row,) = chat.say(answer, YES if answer.startswith("Y") else OTHER)
     assert row.body.splitlines()[0] == WATER_ELECTRICS_ADVICE  # what to do now, first
     assert "emergency" in row.body
@@ -152,7 +153,7 @@ def test_yes_to_the_unsure_question_supersedes_the_slower_hand_off_clock() -> No
 @pytest.mark.parametrize("answer", ["No", "no it isn't", "Nope", "Na", "Nac ydy"])
 def test_no_keeps_the_urgency_the_hazard_rule_set(answer: str) -> None:
     chat = Chat(engine(), Channel.SMS)
-    chat.say("Water is leaking from the ceiling", leak())  # type: ignore[arg-type]
+    chat.say("Water is leaking from the ceiling", leak())
     (row,) = chat.say(answer, OTHER)
     assert row.body.startswith("Thank you.") and "will reply" in row.body
     assert chat.case().urgency == "urgent"  # never below what the leak rule said
@@ -164,7 +165,7 @@ def test_no_keeps_the_urgency_the_hazard_rule_set(answer: str) -> None:
 @pytest.mark.parametrize("answer", ["not sure", "No idea", "maybe", "the kitchen", "?"])
 def test_an_unclear_answer_keeps_the_emergency_route_and_changes_nothing(answer: str) -> None:
     chat = Chat(engine(), Channel.WEBCHAT)
-    chat.say("Water is leaking from the ceiling", leak())  # type: ignore[arg-type]
+    chat.say("Water is leaking from the ceiling", leak())
     first, *rest = chat.say(answer, OTHER)
     assert first.kind == "safety" and "call" in first.body and "999" in first.body
     assert [r.kind for r in rest] == ["reply"]  # the chat then answers the message as usual
@@ -174,7 +175,7 @@ def test_an_unclear_answer_keeps_the_emergency_route_and_changes_nothing(answer:
 
 def test_an_answer_that_is_itself_an_emergency_counts_as_yes() -> None:
     chat = Chat(engine(), Channel.SMS)
-    chat.say("Water is leaking from the ceiling", leak())  # type: ignore[arg-type]
+    chat.say("Water is leaking from the ceiling", leak())
     sparking = classified(urgency="emergency", hazards=(("water_electrics", "emergency_repairs"),))
     (row,) = chat.say("No but now the light is sparking", sparking)
     assert row.body.startswith(WATER_ELECTRICS_ADVICE)
@@ -187,12 +188,12 @@ def test_nothing_is_asked_on_an_emergency_or_on_social() -> None:
         "acknowledgement"
     ]
     social = Chat(engine(), Channel.SOCIAL)
-    assert [r.kind for r in social.say("leak", leak())] == ["acknowledgement"]  # type: ignore[arg-type]
+    assert [r.kind for r in social.say("leak", leak())] == ["acknowledgement"]
 
 
 def test_asking_for_a_person_instead_of_answering_hands_off() -> None:
     chat = Chat(engine(), Channel.WEBCHAT)
-    chat.say("Water is leaking from the ceiling", leak())  # type: ignore[arg-type]
+    chat.say("Water is leaking from the ceiling", leak())
     (row,) = chat.say(PERSON_PAYLOAD, None)
     assert row.kind == "handoff"
     assert chat.conversation.pending_question(1) is None
