@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from bot.domain.model import Channel, InboundMessage, OutboundMessage
 
@@ -116,3 +116,13 @@ Decoder = Callable[[bytes, str], DecodedInbound]
 # the turn was answered (then the standard acknowledgement is not sent). The Turn is named
 # for the type checker only, so channels/ import nothing from the service layer at run time.
 TurnHandler = Callable[["Turn"], bool]
+
+
+@runtime_checkable
+class AnswersKeywords(Protocol):
+    """A turn handler that can answer a channel's own words alone (without any engine): the
+    pipeline gives a text on a closed case this chance before reopening the case."""
+
+    def __call__(self, turn: Turn) -> bool: ...
+
+    def answer_keywords(self, turn: Turn) -> bool: ...

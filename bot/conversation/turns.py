@@ -152,17 +152,25 @@ class TurnRunner:
 
     def __call__(self, turn: PipelineTurn) -> bool:
         """True when the turn was answered (then the pipeline sends no acknowledgement)."""
-        conversation = SqlConversation(turn)
-        replies = self.keywords(turn, conversation) if self.keywords is not None else None
-        if replies is not None:
-            write_replies(turn, replies, held=False)
+        if self.answer_keywords(turn):
             return True
         if self.engine is None:
             return False
+        conversation = SqlConversation(turn)
         replies = self.engine.respond(engine_turn(turn, conversation))
         write_replies(turn, replies, held=conversation.held_id is not None)
         conversation.settle_held(answered=bool(replies))
         return bool(replies)
+
+    def answer_keywords(self, turn: PipelineTurn) -> bool:
+        """The channel's own words alone: True when the message was one of them."""
+        if self.keywords is None:
+            return False
+        replies = self.keywords(turn, SqlConversation(turn))
+        if replies is None:
+            return False
+        write_replies(turn, replies, held=False)
+        return True
 
 
 def engine_turn(turn: PipelineTurn, conversation: SqlConversation) -> Turn:

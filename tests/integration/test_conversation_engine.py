@@ -7,6 +7,9 @@ handler replaced after bootstrap), on real SQLite and PostgreSQL.
   acknowledgement; a YES raises the interaction to an emergency in the database (the
   `reclassified` event, Awaab's Law clock) and the reply opens with what to do now; a NO
   keeps the urgency the hazard rule set.
+- SMS reopening by sender: a text from the number of a case staff closed within the reopen
+  window reopens it without the reference, but HELP and an appointment answer are answered
+  as such first, and a case the assistant closed itself (HELP) is not reopened.
 """
 
 from __future__ import annotations
@@ -21,12 +24,15 @@ import sqlalchemy as sa
 
 from actions.appointments import AppointmentService
 from bot.bootstrap import App, bootstrap
+from bot.domain.interaction import settlements_on_close
 from bot.domain.model import Channel, OutboundMessage
 from bot.domain.safety import WATER_ELECTRICS_ADVICE
 from bot.nlu.types import Classification, HazardMatch
 from bot.service.pipeline import Outcome
 from bot.settings import Rasa
 from bot.storage import tables as t
+from bot.storage.interactions import SqlInteractions
+from bot.storage.repository import UnitOfWork
 from channels.base import CollectingSender
 from channels.sms.adapter import make_decoder
 from tests.fakes import FakeClock, KeywordClassifier
@@ -195,3 +201,68 @@ def test_by_text_a_no_keeps_the_urgency_the_hazard_rule_set(built_in: World) -> 
     assert reply.kind == "safety" and reply.body.startswith("Thank you.")
     assert built_in.interaction(first.interaction_id).urgency == "urgent"
     assert built_in.events("reclassified") == 0
+
+
+# ---- SMS: a text on a case staff closed reopens it, after the keywords had their chance ---
+
+
+def staff_close(world: World, interaction_id: int | None) -> None:
+    assert interaction_id is not None
+    with UnitOfWork(world.app.engine, world.app.now) as uow:
+        cases = SqlInteractions(uow)
+        case = cases.get(interaction_id)
+        case.close(
+            outcome="repair_booked",
+            text="Repair booked",
+            settlements=settlements_on_close(case, "repair_booked", told=True, label="booked"),
+            by="rita@landlord.example",
+            at=world.clock(),
+            told=True,
+        )
+        cases.save(case)
+        uow.commit()
+    world.clock.advance(days=2)
+
+
+def test_a_text_without_the_reference_reopens_the_case_staff_closed(built_in: World) -> None:
+    first = built_in.text_in("My boiler is broken")
+    staff_close(built_in, first.interaction_id)
+    later = built_in.text_in("Thanks. What time tomorrow?")
+    assert later.status == "joined" and later.interaction_id == first.interaction_id
+    assert built_in.interaction(first.interaction_id).status == "open"
+    assert built_in.sent()[-1].kind == "reopened"
+    assert built_in.events("reopened") == 1
+
+
+def test_help_after_a_close_is_answered_as_help_and_the_case_stays_closed(
+    built_in: World,
+) -> None:
+    first = built_in.text_in("My boiler is broken")
+    staff_close(built_in, first.interaction_id)
+    built_in.text_in("HELP")
+    assert built_in.sent()[-1].kind == "help"
+    assert built_in.interaction(first.interaction_id).status == "closed"
+    assert built_in.events("reopened") == 0
+
+
+def test_an_appointment_yes_after_a_close_confirms_it_and_the_case_stays_closed(
+    with_rasa: World, fake: FakeRasa
+) -> None:
+    fake.responder = lambda p: [{"text": "Thank you."}]
+    first = with_rasa.text_in("My boiler is broken")
+    staff_close(with_rasa, first.interaction_id)
+    AppointmentService.from_app(with_rasa.app).schedule(JOB)
+    with_rasa.text_in("Yes")
+    assert [m.kind for m in with_rasa.sent()][-2:] == ["appointment_scheduled", "appointment_reply"]
+    assert with_rasa.interaction(first.interaction_id).status == "closed"
+    assert with_rasa.events("reopened") == 0
+    assert len(fake.webhook_payloads()) == 1  # only the first text reached Rasa
+
+
+def test_a_case_the_assistant_closed_itself_is_not_reopened_by_the_next_text(
+    built_in: World,
+) -> None:
+    help_case = built_in.text_in("HELP")  # answered and closed by the assistant
+    later = built_in.text_in("My boiler is broken")
+    assert later.status == "processed" and later.interaction_id != help_case.interaction_id
+    assert built_in.interaction(help_case.interaction_id).status == "closed"
