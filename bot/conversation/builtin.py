@@ -21,8 +21,8 @@ from datetime import datetime
 from actions.acknowledge import AckContext, without_repeats
 from actions.handoff import handoff_policy
 from actions.wording import deadline_in_words
+from bot.conversation.answers import landlord_answer
 from bot.conversation.engine import PERSON_BUTTON, Button, Reply, Turn, wants_person
-from bot.conversation.service import landlord_answer
 from bot.domain.interaction import Interaction
 from bot.domain.model import Channel
 from sla import Clock

@@ -3,8 +3,10 @@
 The classifier sets `Classification.ask` when a message may be an emergency but nothing
 says it is ("Is water near lights or sockets, or can you not stop it?", "Is anyone in
 danger now ...?"). In the web chat and by text, `AskWhenUnsure` wraps the engine (built-in
-or Rasa): after the first reply it asks that question and remembers, per interaction, that
-it asked; the resident's next message is the answer.
+or Rasa): after the built-in engine's first reply it asks that question and remembers, per
+interaction, that it asked; the resident's next message is the answer, whichever engine
+would otherwise take it. (Rasa's own forms ask their own triage questions, so a first turn
+Rasa answered gets no second question from us.)
 
 - Yes (or an answer that is itself an emergency): the urgency is raised through the
   aggregate (`reclassified`), the clocks the emergency plan adds start now
@@ -103,7 +105,10 @@ class AskWhenUnsure:
             return self._triage(turn, interaction_id, question)
         replies = self.inner.respond(turn)
         found = turn.classification
-        if replies and found is not None and found.ask and found.urgency != "emergency":
+        # Rasa's own forms ask their triage questions ("is anyone at risk?"); a second one
+        # from us would take the answer meant for Rasa. We ask when we answered ourselves.
+        ours = bool(replies) and all(r.engine == "built-in" for r in replies)
+        if ours and found is not None and found.ask and found.urgency != "emergency":
             conversation.asked(interaction_id, found.ask)
             replies = [*replies, self._question(turn, found.ask)]
         return replies

@@ -3,7 +3,7 @@
 `handle_keywords` is the SMS `KeywordStep`, run before any conversation engine: HELP / INFO
 get our contact details; a YES that opted the number back in is closed quietly; an answer
 to one of our appointment texts is handled by `actions.appointments` (APPT, AFTER-JOB).
-Anything else goes to the engine (bot.conversation). `enqueue_text` is the SMS policy the
+Every other text goes to the engine (bot.conversation). `enqueue_text` is the SMS policy the
 outbox step (bot.service.outbound) applies to every text: GSM-7, segments counted (at most
 `sms.max_ack_segments` for an acknowledgement), quiet hours kept unless urgent (ACK-2,
 SAME-CHANNEL, EMERGENCY).

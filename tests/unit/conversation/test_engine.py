@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from bot.conversation.builtin import BuiltInEngine
-from bot.conversation.engine import PERSON_PAYLOAD, Reply
+from bot.conversation.engine import PERSON_PAYLOAD, ConversationEngine, Reply
 from bot.conversation.rasa import RasaEngine
 from bot.conversation.unsure import AskWhenUnsure
 from bot.domain import events as ev
@@ -211,7 +211,7 @@ class Fallback:
         return [Reply("Built-in here.", acknowledges=True)]
 
 
-def rasa(handler: httpx.MockTransport, fallback: Fallback | None = None) -> RasaEngine:
+def rasa(handler: httpx.MockTransport, fallback: ConversationEngine | None = None) -> RasaEngine:
     settings = Settings(rasa=Rasa(url="http://rasa.invalid", timeout_seconds=1))
     return RasaEngine(settings, fallback=fallback, client=httpx.Client(transport=handler))
 
@@ -228,6 +228,22 @@ def test_rasa_replies_become_replies_and_the_first_acknowledges() -> None:
     assert second.body == "Where?" and "clock" not in second.meta
     assert chat.conversation.checkpoints == 1  # durable before waiting on Rasa
     assert [kind for _, kind, _ in chat.conversation.notes] == ["assistant_turn"]
+
+
+def test_a_first_turn_rasa_answered_gets_no_second_question_from_us() -> None:
+    transport = httpx.MockTransport(lambda r: httpx.Response(200, json=[{"text": "Where?"}]))
+    chat = Chat(AskWhenUnsure(rasa(transport, Fallback())), Channel.SMS)
+    (row,) = chat.say("Water is leaking from the ceiling", leak())
+    assert row.body == "Where?" and chat.conversation.pending_question(1) is None
+
+
+def test_when_rasa_is_down_the_built_in_engine_asks_and_triages_the_answer() -> None:
+    transport = httpx.MockTransport(lambda r: httpx.Response(503))
+    chat = Chat(AskWhenUnsure(rasa(transport, BuiltInEngine())), Channel.SMS)
+    ack, question = chat.say("Water is leaking from the ceiling", leak())
+    assert (ack.kind, question.kind) == ("acknowledgement", "question")
+    (row,) = chat.say("yes", YES)  # not sent to Rasa: the answer to our question
+    assert row.kind == "safety" and chat.case().urgency == "emergency"
 
 
 @pytest.mark.parametrize("status", [500, 200])
