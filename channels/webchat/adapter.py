@@ -12,7 +12,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from bot.domain.model import Channel, InboundMessage, OutboundMessage
 from channels.base import (
@@ -145,7 +145,7 @@ class WebchatSender:
         if store is None or hub is None:
             raise TransientSendError("the web chat server is not running in this process")
         buttons = message.meta.get("buttons")
-        meta: dict[str, Any] = {}
+        meta: dict[str, object] = {}
         if buttons:
             try:
                 meta["buttons"] = _buttons(json.loads(buttons))
