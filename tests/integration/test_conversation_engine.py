@@ -24,6 +24,9 @@ import sqlalchemy as sa
 
 from actions.appointments import AppointmentService
 from bot.bootstrap import App, bootstrap
+from bot.conversation.rasa import RasaEngine
+from bot.conversation.turns import TurnRunner
+from bot.conversation.unsure import AskWhenUnsure
 from bot.domain.interaction import settlements_on_close
 from bot.domain.model import Channel, OutboundMessage
 from bot.domain.safety import WATER_ELECTRICS_ADVICE
@@ -139,6 +142,13 @@ def built_in(engine: sa.Engine) -> Iterator[World]:
     world = World(engine)
     yield world
     world.app.engine.dispose()
+
+
+def test_the_registry_puts_the_sms_keywords_before_rasa(with_rasa: World) -> None:
+    handler = with_rasa.app.pipeline.turn_handlers[Channel.SMS]
+    assert isinstance(handler, TurnRunner) and handler.keywords is not None
+    assert isinstance(handler.engine, AskWhenUnsure)
+    assert isinstance(handler.engine.inner, RasaEngine)
 
 
 def test_rasa_on_help_by_text_is_answered_by_the_sms_keywords(
