@@ -39,7 +39,7 @@ from bot.storage.repository import UnitOfWork
 from channels.base import CollectingSender
 from channels.sms.adapter import make_decoder
 from tests.fakes import FakeClock, KeywordClassifier
-from tests.support.fake_rasa import FakeRasa, running_fake_rasa
+from tests.support.fake_rasa import FakeRasa, closed_port_url, running_fake_rasa
 from tests.support.fake_twilio import ACCOUNT_SID, inbound_form, sms_settings
 
 pytestmark = pytest.mark.integration
@@ -181,6 +181,25 @@ def test_rasa_on_other_texts_reach_rasa_under_the_sms_rules(
     assert [p["message"] for p in fake.webhook_payloads()] == ["My sink is blocked"]
     assert text.body == "Sorry - which room?"  # GSM-7 normalised on the Rasa path too
     assert text.meta["clock"] == "ack-2" and text.meta["segments"] == "1"
+
+
+def test_rasa_down_the_built_in_engine_acknowledges_and_the_held_copy_is_withdrawn(
+    engine: sa.Engine,
+) -> None:
+    """The built-in acknowledgement must not share the held copy's key (it would be dropped
+    as a duplicate and the held copy then withdrawn: the resident told nothing)."""
+    world = World(engine, closed_port_url())
+    try:
+        outcome = world.text_in("My sink is blocked")
+        (text,) = world.sent()
+        assert text.kind == "acknowledgement" and outcome.reference in text.body
+        assert text.meta["clock"] == "ack-2"
+        with engine.connect() as conn:
+            rows = conn.execute(sa.select(t.outbox.c.status).order_by(t.outbox.c.id)).all()
+        assert [r.status for r in rows] == ["withdrawn", "sent"]
+        assert world.events("assistant_unavailable") == 1
+    finally:
+        world.app.engine.dispose()
 
 
 def test_by_text_a_yes_to_the_safety_question_raises_the_case_to_an_emergency(
