@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from bot.domain.model import Channel, InboundMessage, OutboundMessage
 
@@ -110,8 +110,19 @@ class DecodedInbound:
 Decoder = Callable[[bytes, str], DecodedInbound]
 
 
-# A channel's conversational step, run by the pipeline inside the message's transaction with
-# a `bot.service.pipeline.Turn`; returns True when it sent its own reply (then the standard
-# acknowledgement is not sent). The Turn is named for the type checker only, so channels/
-# import nothing from the service layer at run time.
+# What the pipeline calls for a message on a conversational channel, inside the message's
+# transaction: `bot.conversation.turns.TurnRunner` (the channel's keywords, then the
+# conversation engine, every reply through the outbox) is the one implementation. True when
+# the turn was answered (then the standard acknowledgement is not sent). The Turn is named
+# for the type checker only, so channels/ import nothing from the service layer at run time.
 TurnHandler = Callable[["Turn"], bool]
+
+
+@runtime_checkable
+class AnswersKeywords(Protocol):
+    """A turn handler that can answer a channel's own words alone (without any engine): the
+    pipeline gives a text on a closed case this chance before reopening the case."""
+
+    def __call__(self, turn: Turn) -> bool: ...
+
+    def answer_keywords(self, turn: Turn) -> bool: ...

@@ -2,7 +2,8 @@
 
     def decoder(settings: Settings) -> Decoder | None        # stored raw payload -> message
     def sender(settings: Settings) -> Sender | None          # delivers outbox rows
-    def turn_handler(settings: Settings) -> TurnHandler | None   # optional: conversational reply
+    def converses(settings: Settings) -> bool                # optional: answered by the engine
+    def keywords(settings: Settings) -> KeywordStep          # optional: words before the engine
 
 returning None when the channel is not configured. A channel not built yet is skipped.
 """
@@ -17,12 +18,13 @@ from typing import TYPE_CHECKING
 from bot.domain.model import Channel
 
 if TYPE_CHECKING:
-    from bot.service.pipeline import Turn
+    from bot.conversation.engine import ConversationEngine
+    from bot.conversation.turns import TurnRunner
     from bot.settings import Settings
     from channels.base import Decoder, Sender, TurnHandler
 
-# Conversations (not email) go to Rasa when `rasa.url` is set; the channel's own assistant
-# is then the fallback when Rasa is down or silent (issue: Rasa as the conversational engine).
+# Conversations (not email) go to Rasa when `rasa.url` is set; the built-in engine is then
+# the fall-back when Rasa is down or silent.
 CONVERSATIONAL = (Channel.WEBCHAT, Channel.SMS, Channel.SOCIAL)
 
 CHANNEL_PACKAGES: dict[Channel, str] = {
@@ -64,33 +66,39 @@ def senders(settings: Settings, only: Collection[Channel] | None = None) -> list
     return found
 
 
-class KeywordsFirst:
-    """A channel's own words (SMS: HELP, START, appointment YES / NO) answered before the
-    conversation engine sees the turn: Rasa must not take "YES" for small talk."""
+def engine_for(settings: Settings, channel: Channel) -> ConversationEngine:
+    """The conversation engine of a channel: the built-in one, or Rasa (when `rasa.url` is
+    set) with the built-in one as its fall-back; both ask the safety question when unsure."""
+    from bot.conversation.builtin import BuiltInEngine
+    from bot.conversation.unsure import AskWhenUnsure
 
-    def __init__(self, keywords: TurnHandler, engine: TurnHandler) -> None:
-        self.keywords = keywords
-        self.engine = engine
+    engine: ConversationEngine = BuiltInEngine()
+    if settings.rasa.url and channel in CONVERSATIONAL:
+        from bot.conversation.rasa import RasaEngine
 
-    def __call__(self, turn: Turn) -> bool:
-        return self.keywords(turn) or self.engine(turn)
+        engine = RasaEngine(settings, fallback=engine)
+    return AskWhenUnsure(engine)
+
+
+def turn_handler(channel: Channel, settings: Settings) -> TurnRunner | None:
+    """A conversational channel's turns: its keywords first (SMS: HELP, START, appointment
+    YES / NO; social: public comments), then the engine; None for a channel that does not
+    converse (email) or is not configured."""
+    from bot.conversation.turns import TurnRunner
+
+    module = adapter_module(channel)
+    converses = getattr(module, "converses", None) if module is not None else None
+    if converses is None or not converses(settings):
+        return None
+    keywords = getattr(module, "keywords", None)
+    return TurnRunner(
+        engine_for(settings, channel), keywords(settings) if keywords is not None else None
+    )
 
 
 def turn_handlers(settings: Settings) -> dict[Channel, TurnHandler]:
     found: dict[Channel, TurnHandler] = {}
     for channel in CHANNEL_PACKAGES:
-        module = adapter_module(channel)
-        factory = getattr(module, "turn_handler", None) if module is not None else None
-        handler = factory(settings) if factory is not None else None
-        if settings.rasa.url and channel in CONVERSATIONAL and module is not None:
-            from bot.conversation.rasa import RasaTurnHandler
-
-            # Rasa is the engine, the channel's own assistant its fall-back; the channel's
-            # keywords still come first.
-            handler = RasaTurnHandler(settings, fallback=handler)
-            keywords = getattr(module, "keyword_handler", None)
-            if keywords is not None:
-                handler = KeywordsFirst(keywords(settings), handler)
-        if handler is not None:
+        if (handler := turn_handler(channel, settings)) is not None:
             found[channel] = handler
     return found

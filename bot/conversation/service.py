@@ -19,17 +19,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
 
 from actions.wording import deadline_in_words
 from bot.bootstrap import App
+from bot.conversation.answers import landlord_answer
 from bot.domain.model import Channel, Topic, Urgency
-from bot.domain.promises import plan_for
+from bot.domain.promises import plan_for, response_policy
 from bot.service.joining import is_own_resident
 from bot.service.pipeline import IDENTITY_KIND
-from bot.settings import Organisation
 from bot.storage import tables as t
 from bot.storage.interactions import SqlInteractions
 from bot.storage.repository import UnitOfWork
@@ -68,9 +67,9 @@ class Registered:
     deadline_at: datetime
     office_open: bool
     created: bool
-    detail: dict[str, Any] = field(default_factory=dict)
+    detail: dict[str, object] = field(default_factory=dict)
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, object]:
         return {
             "reference": self.reference,
             "interaction_id": self.interaction_id,
@@ -297,9 +296,7 @@ class AssistantService:
                 channel=row.channel,
                 topic=topic.value,
             )
-        if plan.complaint:
-            return "complaint-stage1-ack"
-        return next((p for p in plan.respond if p != "respond-10"), "respond-10")
+        return response_policy(plan)
 
     def _registered(
         self,
@@ -308,7 +305,7 @@ class AssistantService:
         policy: str,
         created: bool,
         now: datetime,
-        **detail: Any,
+        **detail: object,
     ) -> Registered:
         row = uow.get_interaction(row_id)
         running = self.app.clocks.open_clocks(uow.conn, row_id, (policy,))
@@ -329,7 +326,7 @@ class AssistantService:
 
     # ---- questions (AUTO-ACK: signpost self-service) ---------------------------------------
 
-    def answer(self, req: RequestIn, question: str) -> dict[str, Any]:
+    def answer(self, req: RequestIn, question: str) -> dict[str, object]:
         """Answer from the landlord's own content (config.yml `organisation`); a question we
         cannot answer goes to the team with the general promise and its deadline."""
         found = landlord_answer(self.app.settings.organisation, question)
@@ -346,68 +343,3 @@ class AssistantService:
             "answered": False,
             "reference": registered.reference,
         }
-
-    # ---- APPT ----------------------------------------------------------------------------
-
-
-# Keywords -> what the landlord publishes about it, in sentences. Order matters: the first
-# match answers. A sentence naming a detail the landlord has not set (website, email, ...)
-# is left out: a placeholder must never reach a resident.
-_ANSWERS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
-    (
-        ("emergency", "out of hours", "24 hour", "24-hour"),
-        (
-            "For an emergency repair, call our 24-hour line on {emergency_phone}.",
-            "If anyone is in danger, call 999.",
-        ),
-    ),
-    (
-        ("opening", "open", "hours", "closed", "close"),
-        ("We are open {opening_hours_text}.", "Call us on {phone}.", "More help: {website}"),
-    ),
-    (
-        ("rent", "pay", "payment", "balance", "arrears", "account", "direct debit"),
-        (
-            "You can check your rent balance and pay online in your account: {self_service_url}.",
-            "You can also call us on {phone} ({opening_hours_text}).",
-        ),
-    ),
-    (
-        ("complaint", "complain"),
-        (
-            "You can read our complaints policy at {complaints_url}.",
-            "Tell me what happened and I will pass it on.",
-        ),
-    ),
-    (
-        ("phone", "number", "contact", "email", "call", "ring", "address"),
-        (
-            "Call us on {phone} ({opening_hours_text}).",
-            "You can email us at {contact_email}.",
-            "More help: {website}",
-        ),
-    ),
-)
-
-
-def landlord_answer(org: Organisation, question: str) -> str | None:
-    text = f" {question.lower()} "
-    values = org.model_dump()
-    for words, sentences in _ANSWERS:
-        if any(f" {w}" in text or f"{w} " in text for w in words):
-            kept = []
-            for sentence in sentences:
-                try:
-                    kept.append(sentence.format_map(_SetOnly(values)))
-                except KeyError:
-                    continue  # names a detail that is not set
-            return " ".join(kept)
-    return None
-
-
-class _SetOnly(dict[str, Any]):
-    def __getitem__(self, key: str) -> Any:
-        value = super().__getitem__(key)
-        if value in (None, ""):
-            raise KeyError(key)
-        return value

@@ -46,9 +46,10 @@ if TYPE_CHECKING:
     import sqlalchemy as sa
 
     from bot.bootstrap import App
+    from bot.conversation.engine import Reply
+    from bot.conversation.turns import SqlConversation
     from bot.service.pipeline import Turn
     from bot.settings import LiveChat as LiveChatSettings
-    from channels.base import TurnHandler
 
 log = logging.getLogger(__name__)
 
@@ -471,13 +472,8 @@ def person_in_chat(turn: Turn) -> bool:
     return chat is not None and chat.state == "taken"
 
 
-class PersonFirst:
-    """A web chat `TurnHandler` around the assistant: while a member of staff is in the
-    chat, the resident's messages are theirs to answer (the message is stored and joined to
-    the case as always; the officer's view shows it at once), so the assistant says nothing."""
-
-    def __init__(self, assistant: TurnHandler) -> None:
-        self.assistant = assistant
-
-    def __call__(self, turn: Turn) -> bool:
-        return person_in_chat(turn) or self.assistant(turn)
+def quiet_while_person_in_chat(turn: Turn, conversation: SqlConversation) -> list[Reply] | None:
+    """The web chat's keyword step (before any engine): while a member of staff is in the
+    chat, the message is stored and joined to the case as always and the officer's view shows
+    it at once, so the engine says nothing; otherwise the engine answers."""
+    return [] if person_in_chat(turn) else None

@@ -35,7 +35,13 @@ from bot.storage import tables as t
 from bot.storage.fit import fit_inbound
 from bot.storage.interactions import SqlInteractions
 from bot.storage.repository import StoredInbound, UnitOfWork, idempotency_key
-from channels.base import DecodedInbound, Decoder, InvalidPayloadError, TurnHandler
+from channels.base import (
+    AnswersKeywords,
+    DecodedInbound,
+    Decoder,
+    InvalidPayloadError,
+    TurnHandler,
+)
 
 log = logging.getLogger(__name__)
 
@@ -320,6 +326,11 @@ class Pipeline:
             # no second acknowledgement for "and the hall light too").
             since = self.now() - _CONVERSATION_WINDOW
             by_sender = uow.recent_open_interaction(msg.channel.value, msg.sender, since)
+        if by_sender is None and msg.channel is Channel.SMS:
+            # A text about a case staff closed within the reopen window reopens it, even
+            # without the reference (its channel keywords still come first: _message_on_closed).
+            since = self.now() - timedelta(days=self.settings.cases.reopen_window_days)
+            by_sender = uow.recent_closed_interaction(msg.channel.value, msg.sender, since)
         decision = joining.decide(uow, msg, by_sender)
         if decision.interaction_id is None:
             joining.record_mentions(uow, msg, decision.mentions)
@@ -359,6 +370,13 @@ class Pipeline:
                 )
             return outcome
         uow.set_inbound_status(item.id, "joined", interaction_id=case.id)
+        handler = self.turn_handlers.get(msg.channel)
+        if msg.channel is Channel.SMS and isinstance(handler, AnswersKeywords):
+            # HELP, START and the answers to our appointment texts are answered as such; they
+            # are not the resident writing back about the closed case.
+            joined = Outcome(item.id, "joined", interaction_id=case.id, reference=case.reference)
+            if handler.answer_keywords(Turn(uow, msg, joined, result, self, None)):
+                return joined
         policy = reopen_policy(Channel(case.channel), _topic(result), Urgency(case.urgency))
         clock = case.reopen(
             self.clocks,

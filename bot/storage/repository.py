@@ -362,6 +362,33 @@ class UnitOfWork:
         ).scalar_one_or_none()
         return None if found is None else int(found)
 
+    def recent_closed_interaction(self, channel: str, address: str, since: datetime) -> int | None:
+        """The sender's latest case on a channel that staff closed since `since` (the reopen
+        window). A case the assistant closed by itself (HELP answered, an opt-in, a
+        confirmed appointment) is not one the resident would write back about."""
+        c = t.interactions.c
+        e = t.events.c
+        last_close = (
+            sa.select(e.kind)
+            .where(e.interaction_id == c.id, e.kind.in_(("closed", "closed_automatically")))
+            .order_by(e.id.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        found = self.conn.execute(
+            sa.select(c.id)
+            .where(
+                c.channel == channel,
+                c.address == address,
+                c.status == "closed",
+                c.updated_at >= since,
+                last_close == "closed",
+            )
+            .order_by(c.updated_at.desc(), c.id.desc())
+            .limit(1)
+        ).scalar_one_or_none()
+        return None if found is None else int(found)
+
     def interaction_by_reference(self, reference: str) -> InteractionRow | None:
         reference = references.normalise(reference) or reference.strip().upper()
         found = self.conn.execute(

@@ -7,8 +7,6 @@ Doorstep over HTTP, like any other channel would.
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, Field
 
@@ -29,16 +27,25 @@ class _Request(BaseModel):
     summary: str | None = Field(default=None, max_length=4000)
     details: dict[str, str] = Field(default_factory=dict)
 
-    def to_service(self, topic: str, **extra: Any) -> RequestIn:
+    def to_service(
+        self,
+        topic: str,
+        *,
+        urgency: str | None = None,
+        intent: str | None = None,
+        hazards: tuple[str, ...] = (),
+    ) -> RequestIn:
         return RequestIn(
             conversation_id=self.conversation_id,
             topic=topic,
             channel=self.channel,
             sender=self.sender,
             reference=self.reference or None,
+            urgency=urgency,
+            intent=intent,
+            hazards=hazards,
             summary=self.summary,
             details=self.details,
-            **extra,
         )
 
 
@@ -69,7 +76,7 @@ def build_router(app: App) -> APIRouter:
     router = APIRouter(prefix="/api/assistant", dependencies=[Depends(require("assistant"))])
 
     @router.post("/interactions")
-    def register(body: InteractionRequest) -> dict[str, Any]:
+    def register(body: InteractionRequest) -> dict[str, object]:
         """Register what the conversation collected (a repair, ASB, a question)."""
         try:
             registered = service.register(
@@ -87,7 +94,7 @@ def build_router(app: App) -> APIRouter:
         return registered
 
     @router.post("/complaint")
-    def complaint(body: _Request) -> dict[str, Any]:
+    def complaint(body: _Request) -> dict[str, object]:
         """COMPLAINT: mark as a stage 1 complaint; the procedure goes through the outbox."""
         try:
             return service.complaint(body.to_service("complaint")).as_dict()
@@ -95,7 +102,7 @@ def build_router(app: App) -> APIRouter:
             raise HTTPException(422, str(exc)) from exc
 
     @router.post("/handoff")
-    def handoff(body: HandoffRequest) -> dict[str, Any]:
+    def handoff(body: HandoffRequest) -> dict[str, object]:
         """HANDOFF: a person takes over (office hours) or promises a reply (out of hours)."""
         try:
             result = service.handoff(body.to_service(body.topic), body.reason)
@@ -110,7 +117,7 @@ def build_router(app: App) -> APIRouter:
         }
 
     @router.post("/answer")
-    def answer(body: QuestionRequest) -> dict[str, Any]:
+    def answer(body: QuestionRequest) -> dict[str, object]:
         """A general question, answered from the landlord's own content, or passed on."""
         try:
             return service.answer(
@@ -120,7 +127,7 @@ def build_router(app: App) -> APIRouter:
             raise HTTPException(422, str(exc)) from exc
 
     @router.get("/organisation")
-    def organisation() -> dict[str, Any]:
+    def organisation() -> dict[str, object]:
         """The landlord's contact details, for what the actions say (CONTACT)."""
         org = app.settings.organisation
         return {

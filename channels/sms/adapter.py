@@ -1,12 +1,12 @@
 """The SMS channel for the registry: decode stored Twilio webhooks, send through Twilio,
-and the SMS conversational step (opt-out words, HELP, appointment replies, quiet hours).
+and the SMS keywords answered before the conversation engine (HELP, opt-in, appointments).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
 
 from bot.domain.model import Attachment, Channel, InboundMessage
@@ -14,6 +14,7 @@ from channels.base import DecodedInbound, Decoder, InvalidPayloadError, Sender, 
 from channels.sms.optout import Keyword, keyword, single_word
 
 if TYPE_CHECKING:
+    from bot.conversation.turns import KeywordStep
     from bot.settings import Settings
 
 SOURCE = "twilio"
@@ -119,20 +120,19 @@ def sender(settings: Settings) -> Sender | None:
     )
 
 
-def turn_handler(settings: Settings) -> TurnHandler:
-    from channels.sms.conversation import handle_turn
-
-    def handle(turn: Any) -> bool:
-        return handle_turn(turn)
-
-    return handle
+def converses(settings: Settings) -> bool:
+    return True  # a text is answered even when we cannot send (the outbox keeps it)
 
 
-def keyword_handler(settings: Settings) -> TurnHandler:
+def keywords(settings: Settings) -> KeywordStep:
     """HELP, opt-in YES and appointment answers: run before any conversation engine."""
     from channels.sms.conversation import handle_keywords
 
-    def handle(turn: Any) -> bool:
-        return handle_keywords(turn)
+    return handle_keywords
 
-    return handle
+
+def turn_handler(settings: Settings) -> TurnHandler | None:
+    """The SMS turns as the registry builds them (keywords, then the engine)."""
+    from channels.registry import turn_handler as build
+
+    return build(Channel.SMS, settings)

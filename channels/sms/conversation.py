@@ -1,10 +1,11 @@
-"""The SMS conversational step, run by the pipeline inside the message's transaction.
+"""SMS keywords and the SMS rules for every text we send.
 
-In order: HELP / INFO get our contact details; a YES that opted the number back in is
-closed quietly; an answer to one of our appointment texts is handled by
-`actions.appointments` (APPT, AFTER-JOB); anything else gets the standard acknowledgement,
-which this step enqueues itself so that it is written for SMS (GSM-7, at most
-`sms.max_ack_segments` segments) and waits out quiet hours unless it is urgent (ACK-2,
+`handle_keywords` is the SMS `KeywordStep`, run before any conversation engine: HELP / INFO
+get our contact details; a YES that opted the number back in is closed quietly; an answer
+to one of our appointment texts is handled by `actions.appointments` (APPT, AFTER-JOB).
+Every other text goes to the engine (bot.conversation). `enqueue_text` is the SMS policy the
+outbox step (bot.service.outbound) applies to every text: GSM-7, segments counted (at most
+`sms.max_ack_segments` for an acknowledgement), quiet hours kept unless urgent (ACK-2,
 SAME-CHANNEL, EMERGENCY).
 """
 
@@ -17,16 +18,18 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
+from bot.conversation.engine import Reply
 from bot.domain.interaction import ClockRules, settlements_on_close
-from bot.domain.model import Channel, OutboundMessage
+from bot.domain.model import OutboundMessage
 from bot.storage import tables as t
 from bot.storage.interactions import SqlInteractions
-from bot.storage.repository import UnitOfWork, idempotency_key
+from bot.storage.repository import UnitOfWork
 from channels.sms import gsm
 from channels.sms.optout import Keyword, keyword, single_word
 from channels.sms.quiet import not_before
 
 if TYPE_CHECKING:
+    from bot.conversation.engine import Conversation
     from bot.service.pipeline import Turn
     from bot.settings import Settings
 
@@ -34,54 +37,44 @@ log = logging.getLogger(__name__)
 
 OPTED_IN_EVENT = "sms_opted_in"
 OPTED_OUT_EVENT = "sms_opted_out"
-PRESSING = ("emergency", "urgent")
 
 
-def handle_keywords(turn: Turn) -> bool:
+def handle_keywords(turn: Turn, conversation: Conversation) -> list[Reply] | None:
     """The channel's own words, answered before any conversation engine (built-in or
-    Rasa): HELP / INFO, a YES that opted the number back in, and answers to our
-    appointment texts (YES / NO / a new day). True when one of them was handled."""
+    Rasa): HELP / INFO, a YES that opted the number back in, and answers to our appointment
+    texts (YES / NO / a new day). None when the text is none of them."""
     from actions.appointments import handle_reply
 
     msg = turn.message
-    pipeline = turn.pipeline
-    now: datetime = pipeline.now()
-    uow: UnitOfWork = turn.uow
-    found = keyword(msg.body)
-    if found is Keyword.HELP:
-        send_help(turn, now)
-        return True
-    if single_word(msg.body) == "YES" and _opted_in_by(uow, msg.external_id):
-        if turn.acknowledgement is not None:
+    now: datetime = turn.pipeline.now()
+    new = turn.acknowledgement is not None
+    if keyword(msg.body) is Keyword.HELP:
+        if new:
             close_interaction(
-                uow, pipeline.clocks, turn.outcome.interaction_id, now, "opted in", answered=False
+                turn.uow, turn.pipeline.clocks, turn.outcome.interaction_id, now, "answered HELP"
             )
-        return True
-    return bool(handle_reply(turn))
+        return [help_reply(conversation, acknowledges=new)]
+    if single_word(msg.body) == "YES" and _opted_in_by(turn.uow, msg.external_id):
+        if new:
+            close_interaction(
+                turn.uow, turn.pipeline.clocks, turn.outcome.interaction_id, now, "opted in",
+                answered=False,
+            )  # fmt: skip
+        return []  # the opt-in itself was the point: nothing to say
+    # actions.appointments writes its own texts through enqueue_text (the SMS rules).
+    return [] if handle_reply(turn) else None
 
 
-def handle_turn(turn: Turn) -> bool:
-    """True when this step sent (or deliberately withheld) the reply itself."""
-    if handle_keywords(turn):
-        return True
-    pipeline = turn.pipeline
-    now: datetime = pipeline.now()
-    uow: UnitOfWork = turn.uow
-    ack = turn.acknowledgement
-    if ack is None:
-        return False  # a follow-up in a known thread: staff see it; no second acknowledgement
-    urgency = turn.classification.urgency if turn.classification is not None else "routine"
-    segments = gsm.segments(gsm.normalise(ack.body).strip())
-    if segments > pipeline.settings.sms.max_ack_segments:
-        # A landlord's own template can outgrow the limit; it still goes (a long text is
-        # better than none), but someone should shorten the template.
-        log.warning(
-            "SMS acknowledgement is %s segments (limit %s): shorten acknowledgement.sms.txt.j2",
-            segments,
-            pipeline.settings.sms.max_ack_segments,
-        )
-    enqueue_text(uow, pipeline.settings, ack, now, urgent=urgency in PRESSING, reply=True)
-    return True
+def help_reply(conversation: Conversation, *, acknowledges: bool) -> Reply:
+    """HELP / INFO: who we are and how to reach us, at once (the resident is asking now)."""
+    body = conversation.composer.render(
+        "sms_help.txt.j2",
+        channel="sms",
+        emergency_phone=conversation.settings.organisation.emergency_phone,
+    )
+    return Reply(
+        body, kind="help", template="sms_help.txt.j2", acknowledges=acknowledges, urgent=True
+    )
 
 
 def _opted_in_by(uow: UnitOfWork, message_sid: str) -> bool:
@@ -110,35 +103,19 @@ def enqueue_text(
     """
     body = gsm.normalise(message.body).strip()
     info = gsm.segment_info(body)
+    limit = settings.sms.max_ack_segments
+    if message.kind == "acknowledgement" and info.segments > limit:
+        # A landlord's own template can outgrow the limit; it still goes (a long text is
+        # better than none), but someone should shorten the template.
+        log.warning(
+            "SMS acknowledgement is %s segments (limit %s): shorten acknowledgement.sms.txt.j2",
+            info.segments,
+            limit,
+        )
     at_once = urgent or (reply and not settings.sms.quiet_hours_for_replies)
     wait = not_before(now, settings.sms, urgent=at_once)
     meta = {**message.meta, "segments": str(info.segments), "encoding": info.encoding}
     return uow.enqueue(dataclasses.replace(message, body=body, not_before=wait, meta=meta))
-
-
-def send_help(turn: Turn, now: datetime) -> None:
-    """HELP / INFO: who we are and how to reach us, at once (the resident is asking now)."""
-    pipeline = turn.pipeline
-    msg = turn.message
-    body = pipeline.composer.render(
-        "sms_help.txt.j2",
-        channel="sms",
-        emergency_phone=pipeline.settings.organisation.emergency_phone,
-    )
-    reply = OutboundMessage(
-        channel=Channel.SMS,
-        recipient=msg.sender,
-        body=body,
-        idempotency_key=idempotency_key("sms-help", msg.external_id),
-        interaction_id=turn.outcome.interaction_id,
-        kind="help",
-        meta={"clock": "ack-2"} if turn.acknowledgement is not None else {},
-    )
-    enqueue_text(turn.uow, pipeline.settings, reply, now, urgent=True, reply=True)
-    if turn.acknowledgement is not None:
-        close_interaction(
-            turn.uow, pipeline.clocks, turn.outcome.interaction_id, now, "answered HELP"
-        )
 
 
 def close_interaction(

@@ -1,12 +1,13 @@
 """The social channel for the registry: decode stored Meta and X events, send through their
-APIs, and the public-comment step (a holding line in public, the acknowledgement once in
-private, abusive comments hidden; SOCIAL and ABUSE in domain.md)."""
+APIs, and the public-comment step before the conversation engine (a holding line in public,
+the acknowledgement once in private, abusive comments hidden; SOCIAL and ABUSE in domain.md).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from bot.domain.model import Channel, InboundMessage, OutboundMessage
 from channels.base import DecodedInbound, Decoder, InvalidPayloadError, Sender, TurnHandler
@@ -14,6 +15,8 @@ from channels.social import events
 from channels.social.moderation import abusive_pattern, is_abusive
 
 if TYPE_CHECKING:
+    from bot.conversation.engine import Conversation, Reply
+    from bot.service.pipeline import Turn
     from bot.settings import Settings
 
 PUBLIC_KINDS = ("comment", "mention")
@@ -90,20 +93,23 @@ class CommentStep:
     now when it is an emergency (EMERGENCY); the acknowledgement goes as one private reply
     (Meta allows one, within 7 days). X has no private reply to a post: the holding line
     asks for a direct message. An abusive comment is hidden and left to staff (ABUSE).
-    A direct message returns False: the pipeline's acknowledgement goes as it is.
+    It is the social `KeywordStep`, run before the conversation engine: a direct message
+    returns None and is answered by the engine (the acknowledgement as composed). The
+    comment's rows are actions on a public post (reply, private reply, hide), not
+    conversation replies, so this step writes them itself.
     """
 
     def __init__(self, settings: Settings) -> None:
         self.hide_abusive = settings.social.hide_abusive_comments
         self.abusive = abusive_pattern(settings.social.abusive_words)
 
-    def __call__(self, turn: Any) -> bool:
-        msg: InboundMessage = turn.message
-        ack: OutboundMessage | None = turn.acknowledgement
+    def __call__(self, turn: Turn, conversation: Conversation) -> list[Reply] | None:
+        msg = turn.message
+        ack = turn.acknowledgement
         if msg.meta.get("kind") not in PUBLIC_KINDS:
-            return False
+            return None
         if ack is None:
-            return True  # a later comment in a conversation already acknowledged
+            return []  # a later comment in a conversation already acknowledged
         platform = msg.meta.get("platform", "")
         comment_id = msg.meta.get("comment_id", "")
         urgency = turn.classification.urgency if turn.classification is not None else "routine"
@@ -118,7 +124,7 @@ class CommentStep:
                 "comment_hidden",
                 {"comment_id": comment_id, "reason": "house rules (abusive language)"},
             )
-            return True
+            return []
         private = platform != "x"
         signposts = self._signposts(turn) if urgency == "emergency" else []
         public = turn.pipeline.composer.render(
@@ -148,13 +154,14 @@ class CommentStep:
             "public_comment",
             {"comment_id": comment_id, "post_id": msg.meta.get("post_id"), "platform": platform},
         )
-        return True
+        return []
 
     @staticmethod
-    def _signposts(turn: Any) -> list[str]:
+    def _signposts(turn: Turn) -> list[str]:
         from actions.acknowledge import AckContext
 
         result = turn.classification
+        assert result is not None  # an emergency was classified
         now = turn.pipeline.now()
         ctx = AckContext(
             reference="",
@@ -192,13 +199,17 @@ def _replace_meta(message: OutboundMessage, meta: dict[str, str]) -> OutboundMes
     return replace(message, meta=meta)
 
 
+def converses(settings: Settings) -> bool:
+    return settings.social.meta_enabled or settings.social.x.enabled
+
+
+def keywords(settings: Settings) -> CommentStep:
+    """Public comments are handled here first, with Rasa on or off: an engine answers
+    direct messages, never a comment in public."""
+    return CommentStep(settings)
+
+
 def turn_handler(settings: Settings) -> TurnHandler | None:
-    if not (settings.social.meta_enabled or settings.social.x.enabled):
-        return None
-    return CommentStep(settings)
+    from channels.registry import turn_handler as build
 
-
-def keyword_handler(settings: Settings) -> TurnHandler:
-    """With Rasa on, public comments are still handled here first: Rasa answers direct
-    messages, never a comment in public."""
-    return CommentStep(settings)
+    return build(Channel.SOCIAL, settings)

@@ -12,7 +12,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from bot.domain.model import Channel, InboundMessage, OutboundMessage
 from channels.base import (
@@ -27,6 +27,7 @@ from channels.base import (
 )
 
 if TYPE_CHECKING:
+    from bot.conversation.turns import KeywordStep
     from bot.settings import Settings
     from channels.webchat.hub import Hub
     from channels.webchat.store import ChatStore
@@ -145,7 +146,7 @@ class WebchatSender:
         if store is None or hub is None:
             raise TransientSendError("the web chat server is not running in this process")
         buttons = message.meta.get("buttons")
-        meta: dict[str, Any] = {}
+        meta: dict[str, object] = {}
         if buttons:
             try:
                 meta["buttons"] = _buttons(json.loads(buttons))
@@ -182,21 +183,21 @@ def sender(settings: Settings) -> Sender | None:
     return WebchatSender() if settings.webchat.enabled else None
 
 
+def converses(settings: Settings) -> bool:
+    """The chat is answered by the conversation engine (bot.conversation): the built-in one,
+    or Rasa with the built-in one as its fall-back."""
+    return settings.webchat.enabled
+
+
 def turn_handler(settings: Settings) -> TurnHandler | None:
-    """The built-in assistant. When Rasa is configured, channels/registry.py puts it behind
-    Rasa as the fall-back."""
-    if not settings.webchat.enabled:
-        return None
-    from bot.service.live import PersonFirst
-    from channels.webchat.assistant import ChatAssistant
+    from channels.registry import turn_handler as build
 
-    # While a member of staff is in the chat (live chat), the assistant stays quiet.
-    return PersonFirst(ChatAssistant())
+    return build(Channel.WEBCHAT, settings)
 
 
-def keyword_handler(settings: Settings) -> TurnHandler:
-    """Before any conversation engine (Rasa too, channels/registry.py): while a member of
-    staff is in the chat (live chat), the resident's messages are theirs to answer."""
-    from bot.service.live import person_in_chat
+def keywords(settings: Settings) -> KeywordStep:
+    """Before any engine (Rasa too): while a member of staff is in the chat (live chat), the
+    resident's messages are theirs to answer, so no engine says anything."""
+    from bot.service.live import quiet_while_person_in_chat
 
-    return person_in_chat
+    return quiet_while_person_in_chat

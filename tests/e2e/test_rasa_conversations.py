@@ -21,7 +21,8 @@ import pytest
 import sqlalchemy as sa
 
 from bot.bootstrap import App, bootstrap
-from bot.conversation import RasaTurnHandler
+from bot.conversation import RasaEngine
+from bot.conversation.turns import TurnRunner
 from bot.domain.model import Channel, OutboundMessage
 from bot.settings import Rasa, Settings, Team
 from bot.storage import tables as t
@@ -73,8 +74,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[App, Any]]
         api.include_router(build_router(app))
     with ServerThread(api) as server, running_rasa(model, server.url, TOKEN, tmp / "logs") as rasa:
         settings.rasa.url = rasa.rasa_url
-        handler = RasaTurnHandler(settings)
-        app.pipeline.turn_handlers.update({Channel.WEBCHAT: handler, Channel.SMS: handler})
+        handler = RasaEngine(settings)
+        turns = TurnRunner(handler)
+        app.pipeline.turn_handlers.update({Channel.WEBCHAT: turns, Channel.SMS: turns})
         try:
             yield app, rasa
         finally:

@@ -1,7 +1,7 @@
-"""RasaTurnHandler through the real pipeline, on real SQLite and PostgreSQL, against a local
-fake of Rasa's HTTP server (real httpx over a socket): replies go through the outbox on the
-resident's channel (SAME-CHANNEL), the first one stops the acknowledgement clock (ACK-2), and
-when Rasa is down, slow or broken the built-in assistant answers and nothing is lost."""
+"""Rasa as the conversation engine through the real pipeline, on real SQLite and PostgreSQL,
+against a local fake of Rasa's HTTP server (real httpx over a socket): replies go through the
+outbox on the resident's channel (SAME-CHANNEL), the first one stops the acknowledgement clock
+(ACK-2), and when Rasa is down, slow or broken the built-in engine answers and nothing is lost."""
 
 from __future__ import annotations
 
@@ -14,11 +14,11 @@ import pytest
 import sqlalchemy as sa
 
 from bot.bootstrap import App
-from bot.conversation import RasaTurnHandler
+from bot.conversation import RasaEngine, Reply, Turn
+from bot.conversation.turns import TurnRunner
 from bot.domain.model import Channel, OutboundMessage
 from bot.settings import Rasa, Settings
 from bot.storage import tables as t
-from bot.storage.repository import idempotency_key
 from channels.base import CollectingSender
 from tests.fakes import FakeClock
 from tests.integration.helpers import deliver, make_app
@@ -30,27 +30,17 @@ MONDAY_10 = datetime(2026, 12, 21, 10, 0, tzinfo=UTC)
 
 
 class BuiltInAssistant:
-    """Stands in for a channel's own single-turn assistant (the wrapped fallback)."""
+    """Stands in for the built-in engine (Rasa's fall-back)."""
 
     def __init__(self, replies: bool = True) -> None:
         self.replies = replies
-        self.turns: list[Any] = []
+        self.turns: list[Turn] = []
 
-    def __call__(self, turn: Any) -> bool:
+    def respond(self, turn: Turn) -> list[Reply]:
         self.turns.append(turn)
         if not self.replies:
-            return False
-        turn.uow.enqueue(
-            OutboundMessage(
-                channel=turn.message.channel,
-                recipient=turn.message.sender,
-                body="Built-in assistant here.",
-                idempotency_key=idempotency_key("builtin", turn.message.external_id),
-                interaction_id=turn.outcome.interaction_id,
-                meta={"clock": "ack-2"},
-            )
-        )
-        return True
+            return []
+        return [Reply("Built-in assistant here.", acknowledges=turn.is_new)]
 
 
 @pytest.fixture
@@ -60,12 +50,13 @@ def fake() -> Iterator[FakeRasa]:
 
 
 def _app(
-    engine: sa.Engine, url: str, fallback: Any = None, timeout: float = 2.0
-) -> tuple[App, RasaTurnHandler, FakeClock]:
+    engine: sa.Engine, url: str, fallback: BuiltInAssistant | None = None, timeout: float = 2.0
+) -> tuple[App, RasaEngine, FakeClock]:
     clock = FakeClock(MONDAY_10)
     settings = Settings(rasa=Rasa(url=url, timeout_seconds=timeout))
-    handler = RasaTurnHandler(settings, fallback=fallback, now=clock)
-    app, _ = make_app(engine, clock, settings, turn_handlers={Channel.WEBCHAT: handler})
+    handler = RasaEngine(settings, fallback=fallback)
+    turns = TurnRunner(handler)
+    app, _ = make_app(engine, clock, settings, turn_handlers={Channel.WEBCHAT: turns})
     return app, handler, clock
 
 

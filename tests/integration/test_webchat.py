@@ -27,7 +27,6 @@ from bot.storage.tables_webchat import webchat_messages
 from bot.web.app import create_app
 from channels.base import CollectingSender
 from channels.webchat.adapter import WebchatSender, decode
-from channels.webchat.assistant import ChatAssistant
 from tests.fakes import FakeClock, KeywordClassifier
 from tests.support.browser import closed_clock, office_hours_clock
 
@@ -54,7 +53,7 @@ def _app(engine: sa.Engine, settings: Settings, clock: FakeClock) -> App:
         classifier=KeywordClassifier(),
         senders=[WebchatSender(), CollectingSender(Channel.EMAIL), CollectingSender(Channel.SMS)],
         decoders={Channel.WEBCHAT: decode},
-        turn_handlers={Channel.WEBCHAT: ChatAssistant()},
+        turn_handlers=None,  # the registry's: the built-in engine
         now=clock,
         run_migrations=False,
     )

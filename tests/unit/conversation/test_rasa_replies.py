@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.conversation import RasaTurnHandler, conversation_id
+from bot.conversation import RasaEngine, conversation_id
 from bot.conversation.rasa import reply_texts
 from bot.domain.model import Channel, InboundMessage
 from bot.settings import Settings
@@ -53,6 +53,6 @@ def test_buttons_become_choices_in_the_text_for_channels_without_buttons() -> No
     ]
 
 
-def test_the_handler_needs_a_rasa_url() -> None:
+def test_the_engine_needs_a_rasa_url() -> None:
     with pytest.raises(ValueError, match="DOORSTEP_RASA__URL"):
-        RasaTurnHandler(Settings())
+        RasaEngine(Settings())

@@ -13,7 +13,7 @@ import pytest
 from actions.acknowledge import DEFAULT_TEMPLATES, AckContext, Composer
 from bot.cli import main
 from bot.cli.startup import Banner, base_url, configuration_gaps, configure_logging
-from bot.conversation.service import landlord_answer
+from bot.conversation.answers import landlord_answer
 from bot.settings import Organisation, Settings
 
 PLACEHOLDER = "example.org.uk"

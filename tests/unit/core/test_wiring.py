@@ -5,8 +5,11 @@ from __future__ import annotations
 import pytest
 
 from bot.bootstrap import default_classifier
-from bot.conversation.rasa import RasaTurnHandler
+from bot.conversation.builtin import BuiltInEngine
+from bot.conversation.rasa import RasaEngine
 from bot.conversation.rasa_nlu import RasaClassifier
+from bot.conversation.turns import TurnRunner
+from bot.conversation.unsure import AskWhenUnsure
 from bot.domain.model import Channel
 from bot.settings import Settings, SettingsError
 from channels import registry
@@ -22,24 +25,30 @@ def test_nlu_engine_rasa_without_a_url_names_the_setting() -> None:
         default_classifier(Settings(nlu={"engine": "rasa"}))
 
 
+def _engines(settings: Settings) -> dict[Channel, TurnRunner]:
+    handlers = registry.turn_handlers(settings)
+    assert all(isinstance(h, TurnRunner) for h in handlers.values())
+    return {c: h for c, h in handlers.items() if isinstance(h, TurnRunner)}
+
+
 def test_without_rasa_each_channel_keeps_its_own_assistant() -> None:
-    handlers = registry.turn_handlers(Settings())
+    handlers = _engines(Settings())
     assert Channel.EMAIL not in handlers
-    assert not any(isinstance(h, RasaTurnHandler) for h in handlers.values())
+    for handler in handlers.values():
+        assert isinstance(handler.engine, AskWhenUnsure)
+        assert isinstance(handler.engine.inner, BuiltInEngine)
 
 
 def test_with_rasa_conversations_go_to_rasa_with_the_assistant_as_fallback() -> None:
     settings = Settings(rasa={"url": "http://127.0.0.1:5005"})
-    plain = registry.turn_handlers(Settings())
-    handlers = registry.turn_handlers(settings)
+    handlers = _engines(settings)
     assert Channel.EMAIL not in handlers  # email is acknowledged by the pipeline itself
     for channel in (Channel.WEBCHAT, Channel.SMS):
         handler = handlers[channel]
-        if channel in (Channel.SMS, Channel.WEBCHAT):
-            # The channel's keywords (HELP, START, appointment answers; in the web chat, a
-            # member of staff in a live chat) come before Rasa.
-            assert isinstance(handler, registry.KeywordsFirst)
-            handler = handler.engine
-        assert isinstance(handler, RasaTurnHandler)
-        assert not isinstance(handler.fallback, RasaTurnHandler)
-        assert (handler.fallback is None) == (channel not in plain)
+        # The channel's keywords (SMS: HELP, START, appointment answers; web chat: a member of
+        # staff in a live chat) come before Rasa.
+        assert handler.keywords is not None
+        engine = handler.engine
+        assert isinstance(engine, AskWhenUnsure)
+        assert isinstance(engine.inner, RasaEngine)
+        assert isinstance(engine.inner.fallback, BuiltInEngine)

@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 
 import pytest
 
+from bot.conversation.engine import wants_person
 from bot.domain.model import Channel
 from bot.nlu.types import Classification
 from channels.base import InvalidPayloadError
 from channels.webchat.adapter import ChatPayload, decode, encode_payload
-from channels.webchat.assistant import wants_person
 from channels.webchat.hub import Hub
 from channels.webchat.server import RateLimiter, origin_allowed
 

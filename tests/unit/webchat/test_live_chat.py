@@ -12,7 +12,8 @@ import pytest
 
 from actions.acknowledge import Composer
 from actions.wording import deadline_in_words
-from bot.service.live import Decision, PersonFirst, Route, choose, decide
+from bot.conversation.turns import TurnRunner
+from bot.service.live import Decision, Route, choose, decide, quiet_while_person_in_chat
 from bot.settings import Organisation
 from bot.storage.live import is_available
 
@@ -174,13 +175,7 @@ def test_an_officers_line_is_shown_as_typed() -> None:
 # ---- the assistant steps back while a person answers -------------------------------------
 
 
-def test_the_assistant_answers_when_no_case_is_known() -> None:
-    calls: list[object] = []
-
-    def assistant(turn: object) -> bool:
-        calls.append(turn)
-        return True
-
+def test_the_engine_answers_when_no_case_is_known() -> None:
     @dataclass
     class Outcome:
         interaction_id: int | None = None
@@ -189,19 +184,15 @@ def test_the_assistant_answers_when_no_case_is_known() -> None:
     class Turn:
         outcome: Outcome
 
-    handler = PersonFirst(assistant)
-    assert handler(Turn(Outcome()))  # type: ignore[arg-type]
-    assert len(calls) == 1
+    # No case yet: not a live chat, so the keyword step passes the turn on to the engine.
+    assert quiet_while_person_in_chat(Turn(Outcome()), None) is None  # type: ignore[arg-type]
 
 
-def test_with_rasa_on_a_person_in_the_chat_still_comes_before_the_engine() -> None:
-    from bot.service.live import person_in_chat
+def test_with_rasa_on_or_off_a_person_in_the_chat_comes_before_the_engine() -> None:
     from bot.settings import Rasa, Settings
     from channels import registry
-    from channels.registry import KeywordsFirst
 
-    handlers = registry.turn_handlers(Settings(rasa=Rasa(url="http://127.0.0.1:9")))
-    found = handlers[registry.Channel.WEBCHAT]
-    assert isinstance(found, KeywordsFirst) and found.keywords is person_in_chat
-    without = registry.turn_handlers(Settings())[registry.Channel.WEBCHAT]
-    assert isinstance(without, PersonFirst)
+    for settings in (Settings(rasa=Rasa(url="http://127.0.0.1:9")), Settings()):
+        found = registry.turn_handlers(settings)[registry.Channel.WEBCHAT]
+        assert isinstance(found, TurnRunner)
+        assert found.keywords is quiet_while_person_in_chat
