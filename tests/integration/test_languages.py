@@ -135,8 +135,8 @@ def test_welsh_text_is_answered_in_welsh_and_cymraeg_is_kept(engine: sa.Engine) 
 
 
 def test_welsh_chat_is_answered_in_welsh(engine: sa.Engine) -> None:
+    from channels import registry
     from channels.webchat.adapter import WebchatSender, decode
-    from channels.webchat.assistant import ChatAssistant
     from tests.integration.test_webchat import chat
     from tests.support.browser import closed_clock
 
@@ -147,7 +147,7 @@ def test_welsh_chat_is_answered_in_welsh(engine: sa.Engine) -> None:
         classifier=DetectingClassifier(),
         senders=[WebchatSender(), CollectingSender(Channel.EMAIL), CollectingSender(Channel.SMS)],
         decoders={Channel.WEBCHAT: decode},
-        turn_handlers={Channel.WEBCHAT: ChatAssistant()},
+        turn_handlers={Channel.WEBCHAT: registry.turn_handler(Channel.WEBCHAT, settings)},
         now=closed_clock(settings),
         run_migrations=False,
     )

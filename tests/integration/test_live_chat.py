@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from actions import handoff
 from actions.replies import ActionError, Actor
 from bot.bootstrap import App, bootstrap
+from bot.conversation.engine import PERSON_PAYLOAD
 from bot.domain.model import Channel
 from bot.service import live
 from bot.settings import LiveChat, Settings, Team
@@ -29,7 +30,6 @@ from bot.storage.repository import UnitOfWork
 from bot.storage.tables_staff import live_chats, staff_users
 from channels.base import CollectingSender
 from channels.webchat.adapter import SOURCE, ChatPayload, decode, encode_payload
-from channels.webchat.assistant import PERSON_PAYLOAD
 from channels.webchat.store import ChatStore
 from tests.fakes import FakeClock, KeywordClassifier
 from tests.support.browser import closed_clock, office_hours_clock
