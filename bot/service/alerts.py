@@ -16,6 +16,8 @@ the outbox) and on the dashboard, when a promise is due soon or has been missed.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
@@ -409,3 +411,32 @@ def summary(
         "due_soon": sum(1 for a in items if a.state == DUE_SOON),
         "breached": sum(1 for a in items if a.state == BREACHED),
     }
+
+
+class AlertsWorker:
+    """Alerts and digests inside `doorstep serve`, every `alerts.every_minutes`. The claims
+    in the database, not this loop, keep a notification to once."""
+
+    def __init__(self, app: Any) -> None:
+        self.alerts = StaffAlerts(app.settings, app.engine, app.clocks, app.now)
+        self.poll_seconds = app.settings.alerts.every_minutes * 60
+        self._stop = asyncio.Event()
+
+    def run_once(self) -> tuple[int, int]:
+        return self.alerts.send_alerts(), self.alerts.send_digests()
+
+    async def run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                await asyncio.to_thread(self.run_once)
+            except Exception:
+                log.exception("staff alerts pass failed; trying again later")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), timeout=self.poll_seconds)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+def build_worker(app: Any) -> AlertsWorker | None:
+    return AlertsWorker(app) if app.settings.alerts.enabled else None

@@ -17,6 +17,7 @@ from bot.web.dashboard.deps import Dashboard
 from bot.web.dashboard.routes import (
     account,
     admin,
+    health,
     interaction,
     performance,
     quarantine,
@@ -33,6 +34,6 @@ def build_router(app: App) -> APIRouter:
     with app.engine.begin() as conn:
         sync_officers(conn, app.settings.officers)  # OOO: config officers, leave edited here
     router = APIRouter(prefix="/staff", dependencies=[Depends(ctx.bind)])
-    for part in (signin, account, queue, interaction, admin, quarantine, performance):
+    for part in (signin, account, queue, interaction, admin, quarantine, performance, health):
         router.include_router(part.build(ctx))
     return router
