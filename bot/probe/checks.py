@@ -33,8 +33,13 @@ def contact_ways(settings: Settings) -> list[str]:
     return [way for way in found if way.strip()]
 
 
-def problems(text: str, settings: Settings, reference: str | None = None) -> list[str]:
-    """What is missing from an acknowledgement, in staff's words (empty: it passes)."""
+def problems(
+    text: str, settings: Settings, reference: str | None = None, *, around: str = ""
+) -> list[str]:
+    """What is missing from an acknowledgement, in staff's words (empty: it passes).
+
+    `around`: what the resident sees beside the message, where a way to get in touch may
+    be instead (the web chat shows the phone number in its header, CONTACT)."""
     found: list[str] = []
     if not text.strip():
         return ["the acknowledgement was empty"]
@@ -47,7 +52,7 @@ def problems(text: str, settings: Settings, reference: str | None = None) -> lis
         found.append("no reference")
     if _DEADLINE.search(text) is None:
         found.append("no deadline in words")
-    if not _has_contact(text, contact_ways(settings)):
+    if not _has_contact(f"{text}\n{around}", contact_ways(settings)):
         found.append("no way to get in touch (phone, email or website)")
     return found
 

@@ -88,7 +88,7 @@ class ProbeRunner:
             reason = self._silence(case)
         seconds = (answer.at - started).total_seconds() if answer is not None else None
         if answer is not None:
-            found = checks.problems(answer.text, self.settings, reference)
+            found = checks.problems(answer.text, self.settings, reference, around=answer.around)
             if found:
                 status, reason = FAILED, "; ".join(found)
             elif seconds is not None and seconds > probe.slow_seconds:

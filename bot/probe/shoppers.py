@@ -44,6 +44,7 @@ class Answer:
     text: str
     at: datetime
     reference: str | None = None
+    around: str = ""  # what the resident sees beside it (the chat's header)
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,7 +191,7 @@ class WebchatShopper:
                 ) as ws,
             ):
                 await ws.send(json.dumps({"type": "hello", "token": None, "after": 0}))
-                reference = await _until_ready(ws)
+                reference, header = await _until_ready(ws)
                 client_id = "probe-" + token.split("-")[3]
                 await ws.send(
                     json.dumps(
@@ -213,6 +214,7 @@ class WebchatShopper:
                             str(frame.get("text") or ""),
                             sent_at + timedelta(seconds=waited),
                             frame.get("reference") or reference,
+                            header,
                         )
                         with contextlib.suppress(Exception):
                             await ws.send(json.dumps({"type": "end"}))
@@ -223,15 +225,19 @@ class WebchatShopper:
             raise ProbeSendError(f"the chat socket {self.url}: {type(exc).__name__}") from exc
 
 
-async def _until_ready(ws: Any) -> str | None:
-    """Read the welcome and the replay until "ready"; the session's reference, if any."""
+async def _until_ready(ws: Any) -> tuple[str | None, str]:
+    """Read the welcome and the replay until "ready": the session's reference, if any, and
+    the contact details the chat shows in its header."""
     reference: str | None = None
+    header = ""
     while True:
         frame = json.loads(await ws.recv())
         if frame.get("type") == "welcome":
             reference = frame.get("reference")
+            shown = (frame.get("phone"), frame.get("emergencyPhone"), frame.get("website"))
+            header = " ".join(str(part) for part in shown if part)
         if frame.get("type") == "ready":
-            return reference
+            return reference, header
         if frame.get("type") == "error":
             raise ProbeSendError(f"the chat refused the probe: {frame.get('code')}")
 
