@@ -104,8 +104,8 @@ class ProbeRunner:
         return result
 
     def _silence(self, case: tuple[int, str] | None) -> str:
-        minutes = self.settings.probe.wait_seconds / 60
-        within = f"within {minutes:g} minutes"
+        wait = self.settings.probe.wait_seconds
+        within = f"within {wait:.0f} seconds" if wait < 120 else f"within {wait / 60:.0f} minutes"
         if case is None:
             return f"no acknowledgement {within}: the message never reached Doorstep"
         return f"no acknowledgement {within}"
