@@ -76,6 +76,12 @@ class EmailShopper:
         assert settings.probe.email is not None
         if settings.email.smtp is None:
             raise ProbeSendError("email.smtp: no SMTP relay is configured to send the probe")
+        if settings.probe.email.from_address.lower() in settings.own_addresses:
+            # Mail from one of our own addresses is never answered (loop protection).
+            raise ProbeSendError(
+                "probe.email.from_address: it is one of Doorstep's own addresses; "
+                "use a mailbox of its own"
+            )
         self.settings = settings
         self.smtp = settings.email.smtp
         self.sender = settings.probe.email.from_address

@@ -21,9 +21,9 @@ from tests.integration.helpers import make_app
 pytestmark = pytest.mark.integration
 
 
-def _config(tmp_path: Path, database_url: str, probe: dict[str, object]) -> Path:
+def _config(tmp_path: Path, database_url: str, probe: dict[str, object], **extra: object) -> Path:
     config = tmp_path / "config.yml"
-    doorstep = {"database_url": database_url, "probe": probe}
+    doorstep = {"database_url": database_url, "probe": probe, **extra}
     config.write_text(yaml.safe_dump({"doorstep": doorstep}), encoding="utf-8")
     return config
 
@@ -44,6 +44,14 @@ def test_probe_says_what_is_missing_in_one_sentence(
     assert "probe.sms: probe.sms.to_number" in capsys.readouterr().err
     assert main(["--config", str(config), "probe", "--channel", "email"]) == 2
     assert "--channel email: not configured" in capsys.readouterr().err
+    own = {"secret": "s", "email": {"from_address": "hello@example.org.uk"}}
+    config = _config(tmp_path, database_url, own)
+    assert main(["--config", str(config), "probe"]) == 2
+    assert "email.smtp: no SMTP relay" in capsys.readouterr().err
+    relay = {"smtp": {"host": "127.0.0.1", "port": 2525}}
+    config = _config(tmp_path, database_url, own, email=relay)
+    assert main(["--config", str(config), "probe"]) == 2
+    assert "one of Doorstep's own addresses" in capsys.readouterr().err
 
 
 def test_probe_status_reads_the_last_probes(
