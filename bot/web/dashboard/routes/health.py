@@ -5,6 +5,7 @@ references and teams, not residents."""
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import timedelta
 from typing import Any
 
@@ -47,8 +48,13 @@ def banner(ctx: Any) -> dict[str, list[str]]:
         channels = [
             f"{h.name}: {h.warning}" for h in channel_health(conn, ctx.settings, now) if h.warning
         ]
-        failed = [
-            f"{n.what} (to {n.team}): {n.status}: {n.error}"
+        failed = Counter(
+            (n.team, n.error or n.status)
             for n in alerts.failed_notices(conn, now - timedelta(days=1))
-        ]
-    return {"probe_warnings": channels, "notice_failures": failed[:5]}
+        )
+    names = {x.id: x.name for x in ctx.settings.teams}
+    lines = [
+        f"{n} {'alert' if n == 1 else 'alerts'} to the {names.get(team, team)}: {why}"
+        for (team, why), n in sorted(failed.items())
+    ]
+    return {"probe_warnings": channels, "notice_failures": lines}
