@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
@@ -197,7 +198,8 @@ class StaffAlerts:
             parts.append(f"{len(missed)} missed")
         if soon:
             parts.append(f"{len(soon)} due soon")
-        subject = f"Promises {' and '.join(parts)}: {self._team_name(team)}"
+        noun = "promise" if len(items) == 1 else "promises"
+        subject = f"Residents' {noun} {' and '.join(parts)}: {self._team_name(team)}"
         lines = [f"Hello {self._team_name(team)},", ""]
         if missed:
             lines += ["These promises to residents have been missed. Please act on them now:", ""]
@@ -253,7 +255,8 @@ class StaffAlerts:
                     continue  # sent before (here or on another server), or nothing to say
                 key = idempotency_key("staff-digest", team, day.isoformat())
                 subject = (
-                    f"Today's promises: {missed} missed, {soon} due soon: {self._team_name(team)}"
+                    f"Today's open promises: {missed} missed, {soon} due soon: "
+                    f"{self._team_name(team)}"
                 )
                 lines = [f"Hello {self._team_name(team)},", "", "Open promises that need you:", ""]
                 lines += [self._line(a, now) for a in mine]
@@ -352,7 +355,10 @@ def _status(key: str | None, found: dict[str, tuple[str, str | None]]) -> tuple[
     return "waiting", error  # queued, or being retried after a passing error
 
 
-def recent_notices(conn: sa.Connection, limit: int = 50) -> list[Notice]:
+def recent_notices(
+    conn: sa.Connection, limit: int = 50, label: Callable[[str], str] = lambda policy: policy
+) -> list[Notice]:
+    """The latest alerts and digests, newest first; `label` names a policy for staff."""
     a, d, i = tp.staff_alerts.c, tp.staff_digests.c, t.interactions.c
     alerts = conn.execute(
         sa.select(
@@ -374,7 +380,7 @@ def recent_notices(conn: sa.Connection, limit: int = 50) -> list[Notice]:
             "alert",
             r.created_at,
             str(r.team),
-            f"{r.reference}: {r.policy} {STATE_WORDS.get(str(r.state), r.state)}",
+            f"{r.reference}: {label(str(r.policy))}, {STATE_WORDS.get(str(r.state), r.state)}",
             *_status(r.outbox_key, found),
             interaction_id=int(r.interaction_id),
         )

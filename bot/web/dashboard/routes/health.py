@@ -21,6 +21,10 @@ from bot.web.dashboard.deps import CurrentUser, Dashboard
 def build(ctx: Dashboard) -> APIRouter:
     router = APIRouter()
 
+    def policy_name(name: str) -> str:
+        policy = ctx.app.clocks.policies.get(name)
+        return policy.summary if policy is not None and policy.summary else name
+
     @router.get("/health", response_class=HTMLResponse)
     async def health(request: Request, user: CurrentUser) -> HTMLResponse:
         def read() -> dict[str, Any]:
@@ -29,7 +33,7 @@ def build(ctx: Dashboard) -> APIRouter:
                 return {
                     "channels": channel_health(conn, ctx.settings, now),
                     "probes": recent_probes(conn),
-                    "notices": alerts.recent_notices(conn),
+                    "notices": alerts.recent_notices(conn, label=policy_name),
                     "attention": alerts.summary(conn, ctx.app.clocks, ctx.settings, now),
                     "fraction": round(ctx.settings.alerts.due_soon_fraction * 100),
                     "team_names": {x.id: x.name for x in ctx.settings.teams},
