@@ -452,11 +452,26 @@ class PerformanceSettings(_Model):
     public_months: int = Field(default=12, ge=1, le=36)
 
 
+class ProbeMailbox(_Model):
+    """The probe address's own mailbox, read by IMAP for the acknowledgement (the whole round
+    trip, the last hop included). Password from DOORSTEP_PROBE__EMAIL__MAILBOX__PASSWORD."""
+
+    host: str
+    port: int = 993
+    security: Security = "ssl"
+    username: str
+    password: str = Field(default="", repr=False)
+    folder: str = "INBOX"
+    timeout: float = Field(default=30.0, gt=0)
+
+
 class ProbeEmail(_Model):
     """The mystery shopper's email: sent through the SMTP relay to the landlord's mailbox."""
 
     from_address: str  # the probe's own address (one the landlord owns, not a resident's)
     to_address: str | None = None  # None: the first mailbox's address, else email.from_address
+    # None: the acknowledgement is read from Doorstep's own outbox (the relay took it).
+    mailbox: ProbeMailbox | None = None
 
 
 class ProbeSms(_Model):

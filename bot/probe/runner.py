@@ -4,10 +4,12 @@ the result recorded in `probes` (MONITOR). Used by `doorstep probe` and the sche
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -75,7 +77,9 @@ class ProbeRunner:
         try:
             sent = await shopper.send(token, started, probe.wait_seconds)
             answer = sent.answer
-            if answer is None and channel != "webchat":
+            if answer is None and getattr(shopper, "reads_mailbox", False) and sent.message_id:
+                answer, reason = await self._wait_in_mailbox(shopper, sent.message_id, started)
+            elif answer is None and channel != "webchat":
                 answer, reason = await self._wait_for_ack(marker.nonce, started)
         except ProbeSendError as exc:
             reason = f"could not send: {exc}"
@@ -120,6 +124,22 @@ class ProbeRunner:
             found = await asyncio.to_thread(self._ack, nonce)
             if found is not None:
                 return found
+            if self.now() >= deadline:
+                return None, None
+            await self.sleep(self.poll_seconds)
+
+    async def _wait_in_mailbox(
+        self, shopper: Any, message_id: str, started: datetime
+    ) -> tuple[Answer | None, str | None]:
+        """The whole round trip: the acknowledgement as it reached the probe's mailbox."""
+        deadline = started + timedelta(seconds=self.settings.probe.wait_seconds)
+        while True:
+            try:
+                found = await asyncio.to_thread(shopper.find_answer, message_id)
+            except ProbeSendError as exc:
+                return None, f"could not read the probe's mailbox: {exc}"
+            if found is not None:
+                return dataclasses.replace(found, at=self.now()), None
             if self.now() >= deadline:
                 return None, None
             await self.sleep(self.poll_seconds)

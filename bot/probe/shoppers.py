@@ -6,8 +6,9 @@
   the text; the acknowledgement is read on the same socket;
 - SMS: a text from the probe's own Twilio number to the landlord's, marker in the text.
 
-Email and SMS acknowledgements are read where Doorstep records them (the outbox row and its
-send time): the probe has no access to the probe mailbox or the probe number's inbox.
+An email acknowledgement is read in the probe address's own mailbox when
+`probe.email.mailbox` is set (the whole round trip); otherwise, like an SMS acknowledgement,
+where Doorstep records it (the outbox row and its send time, once the provider took it).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import contextlib
 import json
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from typing import Any, Protocol
@@ -51,6 +52,7 @@ class Answer:
 class Sent:
     at: datetime
     answer: Answer | None = None  # the chat answers on the same connection
+    message_id: str | None = None  # the probe email's Message-ID (its reply names it)
 
 
 class Shopper(Protocol):
@@ -105,9 +107,10 @@ class EmailShopper:
         smtp = self.smtp
         if smtp.auth == "oauth2":
             raise ProbeSendError("the email probe sends with a password only (email.smtp.auth)")
+        mail = self.build(token, now)
         try:
             await aiosmtplib.send(
-                self.build(token, now),
+                mail,
                 hostname=smtp.host,
                 port=smtp.port,
                 username=smtp.username or None,
@@ -120,7 +123,51 @@ class EmailShopper:
             raise ProbeSendError(
                 f"the relay {smtp.host}:{smtp.port} did not take it: {type(exc).__name__}"
             ) from exc
-        return Sent(now)
+        return Sent(now, message_id=str(mail["Message-ID"]))
+
+    @property
+    def reads_mailbox(self) -> bool:
+        assert self.settings.probe.email is not None
+        return self.settings.probe.email.mailbox is not None
+
+    def find_answer(self, message_id: str) -> Answer | None:
+        """The acknowledgement in the probe's own mailbox (a reply to `message_id`), read
+        and then deleted so the mailbox does not fill up; None while it has not come."""
+        from email import message_from_bytes
+        from email.policy import default as default_policy
+
+        from imapclient import IMAPClient
+        from imapclient.exceptions import IMAPClientError
+
+        assert self.settings.probe.email is not None
+        box = self.settings.probe.email.mailbox
+        assert box is not None
+        try:
+            client = IMAPClient(
+                box.host, port=box.port, ssl=box.security == "ssl", timeout=box.timeout
+            )
+            try:
+                if box.security == "starttls":
+                    client.starttls()
+                client.login(box.username, box.password)
+                client.select_folder(box.folder)
+                found = client.search(["HEADER", "In-Reply-To", message_id])
+                if not found:
+                    return None
+                uid = found[0]
+                raw = client.fetch([uid], ["BODY.PEEK[]"])[uid][b"BODY[]"]
+                client.delete_messages([uid])
+                client.expunge()
+            finally:
+                with contextlib.suppress(Exception):
+                    client.logout()
+        except (IMAPClientError, OSError) as exc:
+            raise ProbeSendError(f"the probe mailbox {box.host}: {type(exc).__name__}") from exc
+        reply = message_from_bytes(raw, policy=default_policy)
+        part = reply.get_body(("plain",))
+        text = part.get_content() if part is not None else ""
+        # The time it was found; the runner puts its own clock's time on it.
+        return Answer(str(text), datetime.now(UTC))
 
 
 class SmsShopper:

@@ -51,6 +51,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 SECRET = "e2e-probe-secret"
 PROBE_ADDRESS = "mystery.shopper@probe.example"
 PROBE_NUMBER = "+447700900555"
+PROBE_PASSWORD = "probe mailbox password"
 
 
 class Carriers:
@@ -74,8 +75,9 @@ class Carriers:
         while not self._stop.is_set():
             for mail in list(self.sink.messages)[mails:]:
                 mails += 1
-                if TEST_USER in mail.rcpt_tos:
-                    self.dovecot.append(TEST_USER, mail.raw)
+                for mailbox in (TEST_USER, PROBE_ADDRESS):
+                    if mailbox in mail.rcpt_tos:
+                        self.dovecot.append(mailbox, mail.raw)
             for text in list(self.fake.messages)[texts:]:
                 texts += 1
                 if text.to == OUR_NUMBER:
@@ -92,12 +94,14 @@ class Stack:
     app: App
     sink: SmtpSink
     fake: FakeTwilio
+    dovecot: DovecotServer
 
 
 @pytest.fixture
 def stack(tmp_path: Path, dovecot: DovecotServer, smtp_sink: SmtpSink) -> Iterator[Stack]:
     import uvicorn
 
+    dovecot.add_user(PROBE_ADDRESS, PROBE_PASSWORD)
     with running_fake_twilio(ACCOUNT_SID, AUTH_TOKEN) as fake:
         port = free_port()
         url = f"http://127.0.0.1:{port}"
@@ -118,7 +122,14 @@ def stack(tmp_path: Path, dovecot: DovecotServer, smtp_sink: SmtpSink) -> Iterat
             outbox={"poll_seconds": 0.1, "backoff_seconds": 0.2},
             probe={
                 "secret": SECRET,
-                "email": {"from_address": PROBE_ADDRESS},
+                "email": {
+                    "from_address": PROBE_ADDRESS,
+                    # The whole round trip: the acknowledgement read in the probe's mailbox.
+                    "mailbox": {
+                        "host": dovecot.host, "port": dovecot.port, "security": "none",
+                        "username": PROBE_ADDRESS, "password": PROBE_PASSWORD,
+                    },
+                },
                 "webchat": True,
                 "sms": {"from_number": PROBE_NUMBER},
                 "wait_seconds": 60,
@@ -137,7 +148,7 @@ def stack(tmp_path: Path, dovecot: DovecotServer, smtp_sink: SmtpSink) -> Iterat
         assert wait_for_port("127.0.0.1", port, timeout=30)
         try:
             with Carriers(url, smtp_sink, dovecot, fake):
-                yield Stack(url, app, smtp_sink, fake)
+                yield Stack(url, app, smtp_sink, fake, dovecot)
         finally:
             server.should_exit = True
             thread.join(timeout=15)
@@ -166,6 +177,13 @@ def test_a_probe_on_every_channel_is_answered_timed_checked_and_set_apart(stack:
     # The acknowledgements really went back to the probe's own address and number.
     acks = [m for m in stack.sink.messages if PROBE_ADDRESS in m.rcpt_tos]
     assert len(acks) == 1 and results["email"].reference in str(acks[0].message["Subject"])
+    # Read in the probe's own mailbox, then deleted there: it does not fill up.
+    client = stack.dovecot.client(PROBE_ADDRESS)
+    try:
+        client.select_folder("INBOX")
+        assert client.search(["ALL"]) == []
+    finally:
+        client.logout()
     texts = [m for m in stack.fake.messages if m.to == PROBE_NUMBER]
     assert len(texts) == 1 and results["sms"].reference in texts[0].body
     # Every probe's case is set apart: closed, named, out of the queue and the figures.
