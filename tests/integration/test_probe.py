@@ -207,3 +207,38 @@ def test_the_runner_times_checks_and_records_each_probe(engine: sa.Engine) -> No
         (health,) = channel_health(conn, app.settings, clock())
     assert health.state == "silent"
     assert health.warning is not None and "no test message has been answered" in health.warning
+
+
+def test_an_email_probe_says_what_failed(engine: sa.Engine) -> None:
+    from bot.probe.shoppers import EmailShopper
+    from tests.support.net import free_port
+    from tests.support.smtp_sink import SmtpSink
+
+    clock = FakeClock(MONDAY_10)
+    closed = free_port()
+    mailbox = {
+        "host": "127.0.0.1",
+        "port": closed,
+        "security": "none",
+        "username": "p",
+        "password": "x",
+    }
+    with SmtpSink() as sink:
+        for relay_port, expected in (
+            (closed, f"could not send: the relay 127.0.0.1:{closed} did not take it: "),
+            (sink.port, "could not read the probe's mailbox: the probe mailbox 127.0.0.1: "),
+        ):
+            settings = Settings(
+                probe={"secret": SECRET, "wait_seconds": 5,
+                       "email": {"from_address": "probe@probe.example", "mailbox": mailbox}},
+                email={"smtp": {"host": "127.0.0.1", "port": relay_port, "timeout": 5}},
+            )  # fmt: skip
+            runner = ProbeRunner(
+                settings, engine, {"email": EmailShopper(settings)}, now=clock, poll_seconds=0
+            )
+            (result,) = asyncio.run(runner.run())
+            assert result.status == "failed"
+            assert result.reason is not None and result.reason.startswith(expected), result
+        (sent,) = sink.messages  # the second probe reached the relay, marked in its header
+        assert str(sent.message[HEADER]).strip().startswith("DSPROBE-email-")
+        assert "Auto-Submitted" not in sent.message  # it must look like a resident's mail
