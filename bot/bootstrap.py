@@ -259,6 +259,8 @@ def build_workers(app: App) -> list[Worker]:
     """The configured areas' background workers (an area not configured offers none)."""
     from actions.appointments import build_worker as appointment_worker
     from bot.privacy.worker import build_worker as retention_worker
+    from bot.probe.worker import build_worker as probe_worker
+    from bot.service.alerts import build_worker as alerts_worker
     from bot.service.live import build_worker as live_chat_worker
 
     # The web chat has none: the outbox worker and the hub deliver its replies.
@@ -266,7 +268,9 @@ def build_workers(app: App) -> list[Worker]:
     retention = retention_worker(app)  # PRIVACY: the daily retention run, unless cron does it
     if retention is not None:
         workers.append(retention)
-    live = live_chat_worker(app)  # HANDOFF: the live-chat queue's requests and timeouts
-    if live is not None:
-        workers.append(live)
+    # HANDOFF: the live-chat queue's requests and timeouts. MONITOR: the mystery shopper on its
+    # schedule; staff told of promises due soon or missed.
+    for extra in (live_chat_worker(app), probe_worker(app), alerts_worker(app)):
+        if extra is not None:
+            workers.append(extra)
     return workers

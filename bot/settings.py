@@ -497,6 +497,101 @@ class PerformanceSettings(_Model):
     public_months: int = Field(default=12, ge=1, le=36)
 
 
+class ProbeMailbox(_Model):
+    """The probe address's own mailbox, read by IMAP for the acknowledgement (the whole round
+    trip, the last hop included). Password from DOORSTEP_PROBE__EMAIL__MAILBOX__PASSWORD."""
+
+    host: str
+    port: int = 993
+    security: Security = "ssl"
+    username: str
+    password: str = Field(default="", repr=False)
+    folder: str = "INBOX"
+    timeout: float = Field(default=30.0, gt=0)
+
+
+class ProbeEmail(_Model):
+    """The mystery shopper's email: sent through the SMTP relay to the landlord's mailbox."""
+
+    from_address: str  # the probe's own address (one the landlord owns, not a resident's)
+    to_address: str | None = None  # None: the first mailbox's address, else email.from_address
+    # None: the acknowledgement is read from Doorstep's own outbox (the relay took it).
+    mailbox: ProbeMailbox | None = None
+
+
+class ProbeSms(_Model):
+    """The mystery shopper's text: sent through Twilio from a number kept for probes."""
+
+    from_number: str  # E.164; a number of the landlord's own, never a resident's
+    to_number: str | None = None  # None: sms.from_number (the number residents text)
+
+
+class Probe(_Model):
+    """The mystery shopper (bot/service/probe.py, docs/probe.md): a marked enquiry on each
+    channel, its acknowledgement timed and checked. Probes need `secret` (from the
+    environment: DOORSTEP_PROBE__SECRET): without it no message is taken for a probe."""
+
+    secret: str | None = Field(default=None, repr=False)
+    every_minutes: int = Field(default=0, ge=0)  # 0: only `doorstep probe`; else serve runs it
+    email: ProbeEmail | None = None
+    webchat: bool = False  # a chat through the real socket at public_url
+    webchat_url: str | None = None  # ws(s)://host/path; None: public_url's chat socket
+    sms: ProbeSms | None = None
+    wait_seconds: float = Field(default=300.0, gt=0)  # no acknowledgement by then: failed
+    slow_seconds: float = Field(default=120.0, gt=0)  # answered, but slower: a warning
+    # A channel whose last probe passed longer ago than this is "silent" (None: 3 x every_minutes,
+    # or a day when probes are run by hand).
+    silent_minutes: int | None = Field(default=None, ge=1)
+    marker_max_age_minutes: int = Field(default=60, ge=1)  # an older marker is not a probe
+
+    @property
+    def channels(self) -> list[str]:
+        found = ["email"] if self.email is not None else []
+        if self.webchat:
+            found.append("webchat")
+        if self.sms is not None:
+            found.append("sms")
+        return found
+
+    @property
+    def silent_after_minutes(self) -> int:
+        if self.silent_minutes is not None:
+            return self.silent_minutes
+        return 3 * self.every_minutes if self.every_minutes else 24 * 60
+
+
+class Alerts(_Model):
+    """Staff told in time (bot/service/alerts.py): an email to the team address and a line
+    in the dashboard when a promise is due soon or breached, and a daily digest."""
+
+    enabled: bool = True
+    # "Due soon" is the last part of each promise's own time: 0.2 = its last 20 %.
+    due_soon_fraction: float = Field(default=0.2, gt=0, lt=1)
+    every_minutes: float = Field(default=5.0, gt=0)
+    digest: bool = True
+    digest_time: str = "08:00"  # local time (`timezone`), on working days
+    timezone: str = "Europe/London"
+
+    @field_validator("digest_time")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        hours, _, minutes = value.partition(":")
+        if not (hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60):
+            raise ValueError(f"{value!r} is not a time like 08:00")
+        return f"{int(hours):02d}:{int(minutes):02d}"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="DOORSTEP_", env_nested_delimiter="__", extra="forbid", case_sensitive=False
@@ -527,6 +622,8 @@ class Settings(BaseSettings):
     cases: Cases = Field(default_factory=Cases)
     social: Social = Field(default_factory=Social)
     performance: PerformanceSettings = Field(default_factory=PerformanceSettings)
+    probe: Probe = Field(default_factory=Probe)
+    alerts: Alerts = Field(default_factory=Alerts)
     # Secrets: environment only (DOORSTEP_TWILIO_AUTH_TOKEN, DOORSTEP_SECRET_KEY, ...).
     twilio_account_sid: str | None = None
     twilio_auth_token: str | None = Field(default=None, repr=False)

@@ -23,6 +23,7 @@ _COMMAND_MODULES = (
     "retention",
     "case",
     "doctor",
+    "probe",
 )
 
 

@@ -132,6 +132,7 @@ def _report(args: argparse.Namespace) -> int:
 
     from bot.cli.common import settings_from
     from bot.storage import tables as t
+    from bot.storage import tables_probe as tp
     from bot.storage.db import create_engine, migrate
     from sla import LONDON, ClockRecord, headlines, share_met
 
@@ -161,7 +162,9 @@ def _report(args: argparse.Namespace) -> int:
                 sa.or_(
                     sa.and_(c.stopped_at >= start, c.stopped_at < end),
                     sa.and_(c.due_at >= start, c.due_at < end),
-                )
+                ),
+                # MONITOR: mystery-shopper probes are not residents' cases (bot/probe).
+                c.interaction_id.not_in(sa.select(tp.probe_cases.c.interaction_id)),
             )
         ).all()
     engine.dispose()

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from bot.storage import tables as t
+from bot.storage import tables_probe as tp
 from sla.figures import FIGURES, TIME_BINS, Figure, month_start, week_start
 
 LONDON = ZoneInfo("Europe/London")
@@ -123,7 +124,13 @@ def _seconds(dialect: str, later: Any, earlier: Any) -> Any:
     return sa.func.extract("epoch", later - earlier)
 
 
+def _not_a_probe(interaction_id: Any) -> Any:
+    """MONITOR: mystery-shopper probes are not residents' cases (bot/probe)."""
+    return interaction_id.not_in(sa.select(tp.probe_cases.c.interaction_id))
+
+
 def _filtered(query: Any, filters: Filters, c: Any, i: Any) -> Any:
+    query = query.where(_not_a_probe(i.id))
     if filters.team:
         query = query.where(i.team == filters.team)
     if filters.channel:
@@ -310,7 +317,7 @@ def _volume(
     hour = _hour(conn.dialect.name, i.created_at)
     query = (
         sa.select(i.channel, hour.label("hour"), sa.func.count().label("n"))
-        .where(_in_period(i.created_at, start, end))
+        .where(_in_period(i.created_at, start, end), _not_a_probe(i.id))
         .group_by(i.channel, hour)
     )
     if filters.team:

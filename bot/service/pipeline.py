@@ -27,6 +27,7 @@ from bot.domain.interaction import Status
 from bot.domain.model import Channel, InboundMessage, OutboundMessage, Topic, Urgency
 from bot.domain.promises import plan_for, reopen_policy, response_policy
 from bot.nlu.types import Classification, Classifier
+from bot.probe.cases import set_apart_if_probe
 from bot.service import joining, language, quarantine
 from bot.service.clocks import ClockService
 from bot.service.outbound import enqueue_reply
@@ -313,7 +314,10 @@ class Pipeline:
             return outcome
 
         assert result is not None  # only messages that may be answered get here
-        return self._new_interaction(uow, item, msg, now, result)
+        outcome = self._new_interaction(uow, item, msg, now, result)
+        # MONITOR: a mystery-shopper probe is acknowledged like any enquiry, then set apart.
+        set_apart_if_probe(uow, self.settings, item, msg, outcome.interaction_id, now)
+        return outcome
 
     def _thread_interaction(self, uow: UnitOfWork, msg: InboundMessage) -> int | None:
         """The case this message joins, only when its sender is that case's own resident

@@ -276,7 +276,7 @@ def _load_feature_tables() -> None:
     same metadata, so that Alembic sees one schema."""
     import importlib
 
-    for area in ("sms", "staff", "webchat"):
+    for area in ("sms", "staff", "webchat", "probe"):
         try:
             importlib.import_module(f"bot.storage.tables_{area}")
         except ModuleNotFoundError as exc:

@@ -14,7 +14,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from bot.bootstrap import App, build_routers
 from bot.domain.model import Channel
 from bot.errors import DoorstepError, http_status
+from bot.probe.health import channel_health
 from bot.runtime import Runtime
+from bot.service.alerts import summary as alerts_summary
 from bot.service.clocks import attention_needed, count_attention_needed
 from bot.service.pipeline import count_by_status
 from bot.storage import tables as t
@@ -107,6 +109,10 @@ def create_app(
                 "channels": _channel_health(app),
                 # Which jobs this instance holds (several instances: docs/operations.md).
                 "instance": runtime.status(),
+                # MONITOR: each channel as the mystery shopper last found it (docs/probe.md),
+                # and the promises staff are being told about.
+                "probes": [h.as_dict() for h in channel_health(conn, app.settings, now)],
+                "alerts": alerts_summary(conn, app.clocks, app.settings, now),
             }
 
     # Quarantined messages can hold anything a resident wrote: admins only, among staff.

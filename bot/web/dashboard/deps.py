@@ -119,6 +119,12 @@ def _channel_problems(app: App) -> list[tuple[str, str]]:
     return found
 
 
+def _health_banner(ctx: Dashboard) -> dict[str, list[str]]:
+    from bot.web.dashboard.routes.health import banner  # the route module imports this one
+
+    return banner(ctx)
+
+
 def redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
@@ -232,6 +238,8 @@ class Dashboard:
             else [],
             # A channel's own word on its health (an expired social page token).
             "channel_problems": _channel_problems(self.app) if user else [],
+            # MONITOR: a channel the mystery shopper found silent or slow, alerts not sent.
+            **(_health_banner(self) if user and not name.startswith("_") else {}),
             **ctx,
         }
         response = self.templates.TemplateResponse(request, name, context, status_code=status_code)

@@ -17,6 +17,7 @@ from bot.web.dashboard.deps import Dashboard
 from bot.web.dashboard.routes import (
     account,
     admin,
+    health,
     interaction,
     language,
     live,
@@ -35,7 +36,7 @@ def build_router(app: App) -> APIRouter:
     with app.engine.begin() as conn:
         sync_officers(conn, app.settings.officers)  # OOO: config officers, leave edited here
     router = APIRouter(prefix="/staff", dependencies=[Depends(ctx.bind)])
-    parts = (signin, account, queue, interaction, language, admin, quarantine, performance, live)
-    for part in parts:
+    parts = (signin, account, queue, interaction, language, admin, quarantine, performance)
+    for part in (*parts, live, health):
         router.include_router(part.build(ctx))
     return router
