@@ -74,9 +74,12 @@ def working_days_after(calendar: Calendar, first: date, last: date) -> int | Non
 
 
 def clock_words(delta: timedelta) -> str:
-    """'3 hours 20 minutes', '2 days 4 hours', '1 minute' (no sign)."""
+    """'3 hours 20 minutes', '24 hours', '2 days 4 hours', '1 minute' (no sign). Under two
+    days in hours: a 24-hour clock reads "23 hours 10 minutes left", not "1 day"."""
     total = int(abs(delta).total_seconds())
     days, rest = divmod(total, 86_400)
+    if days < 2:
+        days, rest = 0, total
     hours, rest = divmod(rest, 3600)
     minutes = rest // 60
     parts: list[str] = []

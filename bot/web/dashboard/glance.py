@@ -194,6 +194,29 @@ def _visible(text: str) -> str:
 
 
 _SPACES = re.compile(r"\s+")
+# A sign-off on a line of its own, then at most a few short lines (a name, a phone number):
+# the resident's own signature, which says nothing about the case.
+_SIGN_OFF = re.compile(
+    r"^\s*(?:many |kind |best |warm )?(?:thanks?(?: you)?(?: again)?|thankyou|thx|cheers|"
+    r"regards|best wishes|wishes|yours(?: sincerely| faithfully| truly)?|sincerely|"
+    r"all the best|diolch(?: yn fawr)?|cofion(?: gorau)?)\s*[,.!]*\s*$",
+    re.IGNORECASE,
+)
+_SIGNATURE_LINES = 4
+_SIGNATURE_LINE_CHARS = 60
+
+
+def _without_sign_off(text: str) -> str:
+    lines = text.split("\n")
+    for index in range(max(len(lines) - _SIGNATURE_LINES - 1, 1), len(lines)):
+        tail = [line for line in lines[index + 1 :] if line.strip()]
+        if (
+            _SIGN_OFF.match(lines[index])
+            and len(tail) <= _SIGNATURE_LINES
+            and all(len(line) <= _SIGNATURE_LINE_CHARS for line in tail)
+        ):
+            return "\n".join(lines[:index])
+    return text
 
 
 def first_words(body: str | None, limit: int = FIRST_WORDS_CHARS) -> str:
@@ -201,7 +224,8 @@ def first_words(body: str | None, limit: int = FIRST_WORDS_CHARS) -> str:
     "Sent from my phone" removed, on one line, cut at a word with "…" when longer."""
     if not body:
         return ""
-    text = _SPACES.sub(" ", _visible(strip_quotes(body[:FIRST_MESSAGE_CHARS]))).strip()
+    kept = _without_sign_off(strip_quotes(body[:FIRST_MESSAGE_CHARS]))
+    text = _SPACES.sub(" ", _visible(kept)).strip()
     if len(text) <= limit:
         return text
     cut = text[: limit + 1]
