@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,8 +26,6 @@ import uvicorn
 
 from bot.bootstrap import App, bootstrap
 from bot.domain.model import Channel
-from bot.nlu import rules
-from bot.nlu.types import Classification
 from bot.settings import Settings, Team
 from bot.storage import tables as t
 from bot.storage.db import create_engine
@@ -35,11 +33,12 @@ from bot.storage.tables_staff import staff_users
 from bot.web.app import create_app
 from bot.web.dashboard.auth import hash_password
 from channels.base import CollectingSender
-from tests.fakes import FakeClock, KeywordClassifier
+from tests.fakes import FakeClock
 from tests.integration.helpers import deliver, json_decoder
 from tests.support.axe import describe, violations
 from tests.support.browser import browser, future_time, screenshot
 from tests.support.net import free_port, wait_for_port
+from tests.support.rules_classifier import RulesClassifier
 
 pytestmark = pytest.mark.e2e
 
@@ -55,32 +54,6 @@ USERS = [
     ("rita@landlord.example", "Rita Repairs", "agent", "repairs"),
     ("ada@landlord.example", "Ada Admin", "admin", None),
 ]
-
-
-class RulesClassifier(KeywordClassifier):
-    """The keyword triage of the service tests with the real rules on top (hazards, needs,
-    language: bot/nlu/rules.py), so the queue shows what a real classification stores."""
-
-    def classify(self, text: str) -> Classification:
-        base = super().classify(text)
-        found = rules.analyse(text)
-        urgency = base.urgency
-        if found.urgency and rules.URGENCY_ORDER[found.urgency] > rules.URGENCY_ORDER[urgency]:
-            urgency = found.urgency
-        topic = "repair" if found.hazards and base.topic == "general" else base.topic
-        needs = found.needs + (("interpreter",) if found.language not in ("en", "cy") else ())
-        confidence = base.confidence
-        if topic == "general":
-            confidence = {"topic": {"general": 0.34, "repair": 0.33}, "urgency": {urgency: 0.9}}
-        return replace(
-            base,
-            topic=topic,
-            urgency=urgency,
-            hazards=found.hazards or base.hazards,
-            needs=needs,
-            language=found.language,
-            confidence=confidence,
-        )
 
 
 MESSAGES = [
