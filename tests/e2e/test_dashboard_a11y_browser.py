@@ -35,7 +35,7 @@ from bot.web.dashboard.auth import hash_password
 from channels.base import CollectingSender
 from tests.fakes import FakeClock
 from tests.integration.helpers import deliver, json_decoder
-from tests.support.axe import describe, violations
+from tests.support.axe import SEVERE, describe, violations
 from tests.support.browser import browser, future_time, screenshot
 from tests.support.net import free_port, wait_for_port
 from tests.support.rules_classifier import RulesClassifier
@@ -210,10 +210,27 @@ class Audit:
 
     def check(self, page: Any, state: str) -> None:
         page.wait_for_load_state("load")
-        found = violations(page)
+        every = violations(page, impacts=("minor", "moderate", *SEVERE))
+        found = [v for v in every if v["impact"] in SEVERE]
         self.checked.append(state)
         if found:
             self.failures.append(f"[{self.width_name}] {state} ({page.url}):\n{describe(found)}")
+        small = _small_targets(page)
+        if small:
+            self.failures.append(f"[{self.width_name}] {state} targets under 24px: {small}")
+        # Landmarks, heading order, one main: axe's best-practice rules (axe is loaded now).
+        practice = page.evaluate(
+            """async () => (await axe.run(document, {runOnly: {type: 'tag',
+                values: ['best-practice']}})).violations"""
+        )
+        serious_practice = [v for v in practice if v.get("impact") in SEVERE]
+        if serious_practice:
+            self.failures.append(
+                f"[{self.width_name}] {state} best practice:\n{describe(serious_practice)}"
+            )
+        milder = [v for v in every + practice if v.get("impact") not in SEVERE]
+        if milder:  # not failures; printed so that they are seen (pytest -s)
+            print(f"[{self.width_name}] {state}: {describe(milder)}")
         screenshot(page, f"a11y-{self.width_name}-{state}", full_page=True)
 
 
@@ -249,6 +266,42 @@ def _no_sideways_scroll(page: Any, width: int) -> list[str]:
     return wide
 
 
+def _small_targets(page: Any) -> list[str]:
+    """WCAG 2.5.8: controls at least 24 by 24 CSS pixels (links inside a sentence, in a
+    <p>, are the criterion's inline exception; the skip link is off screen until focused)."""
+    small: list[str] = page.evaluate(
+        """() => Array.from(document.querySelectorAll(
+              'a[href], button, input:not([type=hidden]), select, textarea'))
+            .filter(el => !el.closest('p') && !el.classList.contains('skip-link'))
+            .filter(el => el.offsetParent !== null)
+            .map(el => [el, el.getBoundingClientRect()])
+            .filter(([el, r]) => r.width < 24 || r.height < 24)
+            .map(([el, r]) => `${el.tagName} "${el.textContent.trim().slice(0, 30)}" `
+                 + `${Math.round(r.width)}x${Math.round(r.height)}`)"""
+    )
+    return small
+
+
+def _focus_ring(page: Any) -> list[str]:
+    """WCAG 2.4.7: Tab through the page; every stop shows a solid outline of 2px or more."""
+    missing: list[str] = []
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        found = page.evaluate(
+            """() => { const el = document.activeElement;
+                if (!el || el === document.body) return null;
+                const s = getComputedStyle(el);
+                return [el.tagName + ' ' + (el.textContent || el.name || '').trim().slice(0, 30),
+                        s.outlineStyle, parseFloat(s.outlineWidth)]; }"""
+        )
+        if found is None:
+            break
+        name, style, width = found
+        if style in ("none", "hidden") or width < 2:
+            missing.append(name)
+    return missing
+
+
 @pytest.mark.parametrize("width_name", list(WIDTHS))
 def test_every_staff_page_passes_axe(server: Server, width_name: str) -> None:
     import pyotp
@@ -281,6 +334,7 @@ def test_every_staff_page_passes_axe(server: Server, width_name: str) -> None:
         page.goto(f"{server.url}/staff/")
         page.get_by_role("heading", name="Emergencies and 24-hour clocks").first.wait_for()
         assert _no_sideways_scroll(page, width) == []
+        assert _focus_ring(page) == []
         audit.check(page, "queue-full")
 
         # A case: clocks, timeline, reply and close forms; then after a reply.
