@@ -348,6 +348,22 @@ def test_every_staff_page_passes_axe(server: Server, width_name: str) -> None:
         assert _no_sideways_scroll(page, width) == []
         audit.check(page, "case-replied")
 
+        # The same pages under the real CSP: nothing refused (no inline style or script).
+        strict = chrome.new_context(
+            viewport={"width": width, "height": height}, storage_state=context.storage_state()
+        )
+        refused: list[str] = []
+        checked = strict.new_page()
+        checked.on(
+            "console",
+            lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None,
+        )
+        for path in ("/staff/", f"/staff/interactions/{ids['repair:email']}"):
+            checked.goto(server.url + path)
+            checked.wait_for_load_state("load")
+        strict.close()
+        assert refused == []
+
         # The error pages.
         answer = page.goto(f"{server.url}/staff/interactions/{ids['asb:social']}")
         assert answer is not None and answer.status == 403

@@ -7,9 +7,10 @@ page. Pages are keyset-paginated on (due_at, clock id), so page 200 costs what p
 Each row carries the start of the interaction's first message (a scalar subquery on the
 inbound index) and the classifier's stored result, so a page needs no query per row.
 
-Emergencies and clocks of a day or less (Awaab's Law: 24 hours) are set apart on top: one
-more query of the same shape, and the main list leaves them out. With the counts and the
-staff names that is five queries for a page, whatever its length.
+Emergencies and clocks of a day or less (Awaab's Law: 24 hours) are set apart on top: their
+ids first (the urgency and policy indexes), then one more query of the same shape for them,
+and the main list leaves those ids out. With the counts and the staff names that is at most
+seven queries for a page, whatever its length.
 """
 
 from __future__ import annotations
@@ -279,21 +280,46 @@ def _first_message() -> sa.ScalarSelect[Any]:
     )
 
 
-def _pressing_ids(day_policies: tuple[str, ...]) -> sa.CompoundSelect[Any] | sa.Select[Any]:
-    """Open interactions that are emergencies or have an open clock of a day or less: read
-    from the urgency index and the policy index, so a few emergencies in a large backlog
-    cost a few rows."""
+def _pressing_ids(
+    scope: Scope, day_policies: tuple[str, ...]
+) -> sa.CompoundSelect[Any] | sa.Select[Any]:
+    """Open interactions in scope that are emergencies or have an open clock of a day or
+    less: read from the urgency index and the policy index, so a few emergencies in a large
+    backlog cost a few rows."""
     i = t.interactions.c
     emergencies = sa.select(i.id.label("pressing_id")).where(
-        i.urgency == "emergency", i.status != "closed"
+        i.urgency == "emergency", i.status != "closed", *_scope_filters(scope)
     )
     if not day_policies:
         return emergencies
     day = t.clocks.alias("day")
-    timed = sa.select(day.c.interaction_id).where(
-        t.clock_is_open("day"), day.c.policy.in_(day_policies)
+    timed = (
+        sa.select(day.c.interaction_id)
+        .select_from(day.join(t.interactions, i.id == day.c.interaction_id))
+        .where(
+            t.clock_is_open("day"),
+            day.c.policy.in_(day_policies),
+            i.status != "closed",
+            *_scope_filters(scope),
+        )
     )
     return sa.union(emergencies, timed)
+
+
+# Up to this many pressing interactions are looked up by id; beyond it (a flood of
+# emergencies) the queue's walk in deadline order finds them quickly anyway.
+PRESSING_BY_ID = 500
+
+
+def pressing_ids(
+    conn: sa.Connection, scope: Scope, day_policies: tuple[str, ...]
+) -> list[int] | None:
+    """The pressing interactions' ids, or None when there are more than PRESSING_BY_ID."""
+    found = [
+        int(r[0])
+        for r in conn.execute(_pressing_ids(scope, day_policies).limit(PRESSING_BY_ID + 1)).all()
+    ]
+    return None if len(found) > PRESSING_BY_ID else sorted(found)
 
 
 def queue_statement(
@@ -303,11 +329,14 @@ def queue_statement(
     after: tuple[datetime, int] | None = None,
     pressing: bool | None = None,
     day_policies: tuple[str, ...] = (),
+    pressing_ids: list[int] | None = None,
 ) -> sa.Select[Any]:
     """The queue's one query (also what the benchmark and EXPLAIN tests look at).
 
     pressing=None: every interaction; True: only the emergencies and day-or-less clocks;
-    False: all the others (the main list under the pressing section)."""
+    False: all the others (the main list under the pressing section). With `pressing_ids`
+    (from `pressing_ids()`) the split is by those ids, which the planner reads from the
+    interaction index instead of walking every open clock."""
     c = t.clocks.c
     i = t.interactions.c
     other = t.clocks.alias("other")
@@ -347,8 +376,14 @@ def queue_statement(
         .order_by(c.due_at, c.id)
         .limit(limit)
     )
-    if pressing is True:
-        stmt = stmt.where(c.interaction_id.in_(_pressing_ids(day_policies)))
+    if pressing is not None and pressing_ids is not None:
+        known = c.interaction_id.in_(pressing_ids)
+        if pressing:
+            stmt = stmt.where(known)
+        elif pressing_ids:
+            stmt = stmt.where(~known)
+    elif pressing is True:
+        stmt = stmt.where(c.interaction_id.in_(_pressing_ids(scope, day_policies)))
     elif pressing is False:
         stmt = stmt.where(i.urgency != "emergency")
         if day_policies:
@@ -431,8 +466,9 @@ def queue_page(
     after: tuple[datetime, int] | None = None,
     promises: Promises | None = None,
 ) -> QueuePage:
-    """One page of the queue: the pressing section, the page of other timed rows, the
-    answered-not-closed rows (last page), the counts and the staff names: five queries."""
+    """One page of the queue: the pressing interactions' ids and their section, the page of
+    other timed rows, the answered-not-closed rows (last page), the two counts and the staff
+    names: at most seven queries, whatever the page's length."""
     promises = promises or default_promises()
     soon = promises.soon_until(now)
     day_policies = promises.day_policies()
@@ -451,12 +487,24 @@ def queue_page(
             for r in conn.execute(stmt).all()
         ]
 
-    pressing = rows_of(
-        queue_statement(scope, limit=limit + 1, pressing=True, day_policies=day_policies)
+    ids = pressing_ids(conn, scope, day_policies)
+    pressing = (
+        []
+        if ids == []
+        else rows_of(
+            queue_statement(
+                scope, limit=limit + 1, pressing=True, day_policies=day_policies, pressing_ids=ids
+            )
+        )
     )
     rows = rows_of(
         queue_statement(
-            scope, limit=limit + 1, after=after, pressing=False, day_policies=day_policies
+            scope,
+            limit=limit + 1,
+            after=after,
+            pressing=False,
+            day_policies=day_policies,
+            pressing_ids=ids,
         )
     )
     more = len(rows) > limit
