@@ -280,28 +280,21 @@ def _first_message() -> sa.ScalarSelect[Any]:
     )
 
 
-def _pressing_ids(
-    scope: Scope, day_policies: tuple[str, ...]
-) -> sa.CompoundSelect[Any] | sa.Select[Any]:
-    """Open interactions in scope that are emergencies or have an open clock of a day or
-    less: read from the urgency index and the policy index, so a few emergencies in a large
-    backlog cost a few rows."""
+def _pressing_ids(day_policies: tuple[str, ...]) -> sa.CompoundSelect[Any] | sa.Select[Any]:
+    """Open interactions that are emergencies or have an open clock of a day or less: read
+    from the urgency index and the policy index, so a few emergencies in a large backlog
+    cost a few rows. The viewer's scope is not applied here (emergencies are few, and the
+    planner would otherwise read the team index instead of the urgency one): the queries
+    that show rows apply it."""
     i = t.interactions.c
     emergencies = sa.select(i.id.label("pressing_id")).where(
-        i.urgency == "emergency", i.status != "closed", *_scope_filters(scope)
+        i.urgency == "emergency", i.status != "closed"
     )
     if not day_policies:
         return emergencies
     day = t.clocks.alias("day")
-    timed = (
-        sa.select(day.c.interaction_id)
-        .select_from(day.join(t.interactions, i.id == day.c.interaction_id))
-        .where(
-            t.clock_is_open("day"),
-            day.c.policy.in_(day_policies),
-            i.status != "closed",
-            *_scope_filters(scope),
-        )
+    timed = sa.select(day.c.interaction_id).where(
+        t.clock_is_open("day"), day.c.policy.in_(day_policies)
     )
     return sa.union(emergencies, timed)
 
@@ -311,13 +304,11 @@ def _pressing_ids(
 PRESSING_BY_ID = 500
 
 
-def pressing_ids(
-    conn: sa.Connection, scope: Scope, day_policies: tuple[str, ...]
-) -> list[int] | None:
-    """The pressing interactions' ids, or None when there are more than PRESSING_BY_ID."""
+def pressing_ids(conn: sa.Connection, day_policies: tuple[str, ...]) -> list[int] | None:
+    """The pressing interactions' ids (every team's: see `_pressing_ids`), or None when there
+    are more than PRESSING_BY_ID."""
     found = [
-        int(r[0])
-        for r in conn.execute(_pressing_ids(scope, day_policies).limit(PRESSING_BY_ID + 1)).all()
+        int(r[0]) for r in conn.execute(_pressing_ids(day_policies).limit(PRESSING_BY_ID + 1)).all()
     ]
     return None if len(found) > PRESSING_BY_ID else sorted(found)
 
@@ -383,7 +374,7 @@ def queue_statement(
         elif pressing_ids:
             stmt = stmt.where(~known)
     elif pressing is True:
-        stmt = stmt.where(c.interaction_id.in_(_pressing_ids(scope, day_policies)))
+        stmt = stmt.where(c.interaction_id.in_(_pressing_ids(day_policies)))
     elif pressing is False:
         stmt = stmt.where(i.urgency != "emergency")
         if day_policies:
@@ -487,7 +478,7 @@ def queue_page(
             for r in conn.execute(stmt).all()
         ]
 
-    ids = pressing_ids(conn, scope, day_policies)
+    ids = pressing_ids(conn, day_policies)
     pressing = (
         []
         if ids == []
