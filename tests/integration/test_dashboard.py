@@ -513,7 +513,8 @@ async def test_resident_history_across_channels(env: Env) -> None:
     history = page.split("history, every channel")[1]
     assert env.interaction(by_email).reference in history
     assert env.interaction(by_text).reference in history
-    assert "<td>email</td>" in history and "<td>sms</td>" in history
+    assert '<td data-label="Channel">Email</td>' in history  # channels by name
+    assert '<td data-label="Channel">SMS</td>' in history
 
 
 # ---- hand-offs -------------------------------------------------------------------------

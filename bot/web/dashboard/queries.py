@@ -202,6 +202,48 @@ def queue_state(
     return "due_soon" if due_at <= limit else "due"
 
 
+def promises_of(app: Any) -> Promises:
+    """The landlord's promises as the running app has them (policies, calendar, settings)."""
+    settings = app.settings
+    return Promises(
+        policies=app.clocks.policies,
+        calendar=app.clocks.calendar,
+        due_soon_fraction=settings.dashboard.due_soon_fraction,
+        teams={team.id: team.name for team in settings.teams},
+    )
+
+
+def case_clock(
+    promises: Promises,
+    *,
+    policy: str,
+    due_at: datetime,
+    warn_at: datetime,
+    paused_at: datetime | None,
+    stopped_at: datetime | None,
+    now: datetime,
+) -> tuple[str, str]:
+    """A case page's clock as the queue shows it: (state, what is left in words)."""
+    if stopped_at is not None:
+        state = "stopped"
+    else:
+        state = queue_state(
+            policy=policy,
+            due_at=due_at,
+            warn_at=warn_at,
+            paused_at=paused_at,
+            now=now,
+            soon_until={
+                policy: due_soon_until(
+                    promises.policies[policy], now, promises.due_soon_fraction, promises.calendar
+                )
+            }
+            if policy in promises.policies
+            else {},
+        )
+    return state, remaining_words(promises.policies.get(policy), due_at, now, promises.calendar)
+
+
 @dataclass(frozen=True, slots=True)
 class QueueRow:
     interaction_id: int

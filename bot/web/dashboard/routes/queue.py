@@ -34,12 +34,7 @@ def build(ctx: Dashboard) -> APIRouter:
     ) -> HTMLResponse:
         scope = queries.scope_for(user, view, team or None)
         now = ctx.app.now()
-        promises = queries.Promises(
-            policies=ctx.app.clocks.policies,
-            calendar=ctx.app.clocks.calendar,
-            due_soon_fraction=settings.dashboard.due_soon_fraction,
-            teams={t.id: t.name for t in settings.teams},
-        )
+        promises = queries.promises_of(ctx.app)
 
         def read() -> queries.QueuePage:
             with ctx.engine.connect() as conn:
