@@ -396,6 +396,9 @@ class Dashboard(_Model):
     # TOTP second factor: always required for admins; this requires it for everyone.
     totp_required_for_all: bool = False
     page_size: int = 50  # queue rows per page
+    # "Due soon" in the queue begins when this share of a promise's own length is left: 0.2
+    # is the last 2 of 10 working days, the last 4.8 of Awaab's Law's 24 hours (issue 18).
+    due_soon_fraction: float = Field(default=0.2, gt=0, le=1)
     complaints_team: str = "complaints"  # team id notified of complaints (its email too)
     # COMPLAINT: the most an answer may be put back in total, in working days, when the
     # sla policy does not say (Complaint Handling Code 2024: stage 1 10, stage 2 20).

@@ -95,6 +95,7 @@ interactions = sa.Table(
     sa.Column("created_at", UtcDateTime, nullable=False, default=_now),
     sa.Column("updated_at", UtcDateTime, nullable=False, default=_now, onupdate=_now),
     sa.Index("ix_interactions_status_team", "status", "team"),
+    sa.Index("ix_interactions_urgency_status", "urgency", "status"),  # emergencies on top
     sa.Index("ix_interactions_created_at", "created_at"),  # volume by channel and hour
 )
 

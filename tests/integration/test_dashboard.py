@@ -290,7 +290,9 @@ async def test_queue_is_sorted_by_deadline_with_due_due_soon_and_breached(env: E
     now = env.clock()
     _set_deadline(env, later, now + timedelta(days=3), now + timedelta(days=2))
     _set_deadline(env, breached, now - timedelta(hours=1), now - timedelta(hours=5))
-    _set_deadline(env, soon, now + timedelta(hours=2), now - timedelta(hours=1))
+    # "Due soon" is the last 20 % of each promise: the earliest clock here is the 15-minute
+    # email acknowledgement (not sent: no outbox worker), due soon for its last 3 minutes.
+    _set_deadline(env, soon, now + timedelta(minutes=2), now - timedelta(hours=1))
 
     await env.login("rita@landlord.example")
     html = await env.html("/staff/")
@@ -511,7 +513,8 @@ async def test_resident_history_across_channels(env: Env) -> None:
     history = page.split("history, every channel")[1]
     assert env.interaction(by_email).reference in history
     assert env.interaction(by_text).reference in history
-    assert "<td>email</td>" in history and "<td>sms</td>" in history
+    assert '<td data-label="Channel">Email</td>' in history  # channels by name
+    assert '<td data-label="Channel">SMS</td>' in history
 
 
 # ---- hand-offs -------------------------------------------------------------------------

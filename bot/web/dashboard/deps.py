@@ -36,7 +36,7 @@ from actions.replies import ActionError, Actor
 from actions.wording import LONDON
 from bot.domain.interaction import SETTLEMENT_CHOICES
 from bot.storage.repository import UnitOfWork
-from bot.web.dashboard import audit, auth, queries
+from bot.web.dashboard import audit, auth, glance, queries
 from bot.web.dashboard.auth import StaffUser
 from bot.web.dashboard.throttle import LoginThrottle
 from channels.email.health import mailbox_states
@@ -89,6 +89,13 @@ def build_templates() -> Jinja2Templates:
     templates.env.globals["ROLE_NAMES"] = auth.ROLE_NAMES
     templates.env.globals["VIEW_NAMES"] = queries.VIEW_NAMES
     templates.env.globals["STATE_NAMES"] = queries.STATE_NAMES
+    # The queue and case pages say names, not ids (issue 18).
+    templates.env.globals.update(
+        promise_name=glance.promise_name,
+        channel_name=glance.channel_name,
+        topic_name=glance.topic_name,
+        flags_of=glance.flags,
+    )
     templates.env.globals["OUTCOMES"] = replies.OUTCOMES
     templates.env.globals["SETTLEMENT_CHOICES"] = SETTLEMENT_CHOICES
     return templates

@@ -4,11 +4,20 @@ The queue is one indexed query: it walks the open clocks in deadline order (part
 on (due_at, id) where is_open), keeps each interaction's earliest open clock only (an
 anti-join on (interaction_id, due_at)), applies the viewer's scope, and stops after one
 page. Pages are keyset-paginated on (due_at, clock id), so page 200 costs what page 1 does.
+Each row carries the start of the interaction's first message (a scalar subquery on the
+inbound index) and the classifier's stored result, so a page needs no query per row.
+
+Emergencies and clocks of a day or less (Awaab's Law: 24 hours) are set apart on top: their
+ids first (the urgency and policy indexes), then one more query of the same shape for them,
+and the main list leaves those ids out. With the counts and the staff names that is at most
+seven queries for a page, whatever its length.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,7 +27,16 @@ from bot.service.joining import mentions_of
 from bot.storage import tables as t
 from bot.storage.repository import idempotency_key
 from bot.storage.tables_staff import staff_users
+from bot.web.dashboard import glance
 from bot.web.dashboard.auth import StaffUser
+from sla.calendar import Calendar
+from sla.policies import PRESETS, Policy
+from sla.remaining import (
+    DEFAULT_DUE_SOON_FRACTION,
+    due_soon_until,
+    is_day_or_less,
+    remaining_words,
+)
 
 # Which queues each role may open, the first being its default. HANDOFF: a team lead sees
 # everything unowned; COMPLAINT: a complaints handler sees complaints.
@@ -131,6 +149,102 @@ def _open_clock() -> sa.ColumnElement[bool]:
 
 
 @dataclass(frozen=True, slots=True)
+class Promises:
+    """What the queue needs to know about the landlord's promises: the policies (for names,
+    units and "due soon"), the working-day calendar, the due-soon fraction
+    (`dashboard.due_soon_fraction`) and the teams' names."""
+
+    policies: Mapping[str, Policy]
+    calendar: Calendar
+    due_soon_fraction: float = DEFAULT_DUE_SOON_FRACTION
+    teams: Mapping[str, str] = field(default_factory=dict)
+
+    def soon_until(self, now: datetime) -> dict[str, datetime]:
+        """Per policy, the latest deadline that is due soon at `now` (sla/remaining.py)."""
+        return {
+            name: due_soon_until(policy, now, self.due_soon_fraction, self.calendar)
+            for name, policy in self.policies.items()
+        }
+
+    def day_policies(self) -> tuple[str, ...]:
+        """Policies kept in clock hours within a day (Awaab's Law: 24 hours)."""
+        return tuple(sorted(n for n, p in self.policies.items() if is_day_or_less(p)))
+
+
+@functools.cache
+def _default_calendar() -> Calendar:
+    return Calendar()
+
+
+def default_promises() -> Promises:
+    """The presets and the default calendar (the benchmark and tests without settings)."""
+    return Promises(policies=PRESETS, calendar=_default_calendar())
+
+
+def queue_state(
+    *,
+    policy: str | None,
+    due_at: datetime,
+    warn_at: datetime,
+    paused_at: datetime | None,
+    now: datetime,
+    soon_until: Mapping[str, datetime],
+) -> str:
+    """due / due_soon / breached / paused for a running clock, with "due soon" proportional
+    to its promise; a policy no longer configured falls back to the stored warning time."""
+    if paused_at is not None:
+        return "paused"
+    if now > due_at:
+        return "breached"
+    limit = soon_until.get(policy or "")
+    if limit is None:
+        return clock_state(due_at=due_at, warn_at=warn_at, paused_at=None, stopped_at=None, now=now)
+    return "due_soon" if due_at <= limit else "due"
+
+
+def promises_of(app: Any) -> Promises:
+    """The landlord's promises as the running app has them (policies, calendar, settings)."""
+    settings = app.settings
+    return Promises(
+        policies=app.clocks.policies,
+        calendar=app.clocks.calendar,
+        due_soon_fraction=settings.dashboard.due_soon_fraction,
+        teams={team.id: team.name for team in settings.teams},
+    )
+
+
+def case_clock(
+    promises: Promises,
+    *,
+    policy: str,
+    due_at: datetime,
+    warn_at: datetime,
+    paused_at: datetime | None,
+    stopped_at: datetime | None,
+    now: datetime,
+) -> tuple[str, str]:
+    """A case page's clock as the queue shows it: (state, what is left in words)."""
+    if stopped_at is not None:
+        state = "stopped"
+    else:
+        state = queue_state(
+            policy=policy,
+            due_at=due_at,
+            warn_at=warn_at,
+            paused_at=paused_at,
+            now=now,
+            soon_until={
+                policy: due_soon_until(
+                    promises.policies[policy], now, promises.due_soon_fraction, promises.calendar
+                )
+            }
+            if policy in promises.policies
+            else {},
+        )
+    return state, remaining_words(promises.policies.get(policy), due_at, now, promises.calendar)
+
+
+@dataclass(frozen=True, slots=True)
 class QueueRow:
     interaction_id: int
     reference: str
@@ -147,6 +261,19 @@ class QueueRow:
     state: str
     left: str
     cursor: str | None
+    # Read at a glance (issue 18): words, not ids.
+    first_words: str = ""
+    flags: tuple[glance.Flag, ...] = ()
+    promise: str = ""
+    team_name: str = ""
+    owner_name: str | None = None
+    channel_name: str = ""
+    topic_name: str = ""
+    pressing: bool = False  # an emergency, or a clock of a day or less
+
+    @property
+    def hazards(self) -> tuple[glance.Flag, ...]:
+        return tuple(f for f in self.flags if f.kind == "hazard")
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +283,11 @@ class QueuePage:
     without_clock: list[QueueRow]
     breached: int
     due_soon: int
+    # Emergencies and 24-hour clocks, set apart on top of every page (in deadline order);
+    # `pressing_more`: there were more than a page of them.
+    pressing: list[QueueRow] = field(default_factory=list)
+    pressing_more: bool = False
+    names: dict[str, str] = field(default_factory=dict)
 
     @staticmethod
     def shown(count: int) -> str:
@@ -172,14 +304,72 @@ def parse_cursor(text: str | None) -> tuple[datetime, int] | None:
     try:
         stamp, _, clock_id = text.partition("_")
         return datetime.fromtimestamp(float(stamp), UTC), int(clock_id)
-    except ValueError:
+    except (ValueError, OverflowError, OSError):
         return None
 
 
+def _first_message() -> sa.ScalarSelect[Any]:
+    """The start of the interaction's first message, for its first words: one indexed
+    lookup per row inside the page's query (inbound_messages.interaction_id)."""
+    ib = t.inbound_messages.c
+    return (
+        sa.select(sa.func.substr(ib.body, 1, glance.FIRST_MESSAGE_CHARS))
+        .where(ib.interaction_id == t.interactions.c.id)
+        .order_by(ib.id)
+        .limit(1)
+        .correlate(t.interactions)
+        .scalar_subquery()
+    )
+
+
+def _pressing_ids(day_policies: tuple[str, ...]) -> sa.CompoundSelect[Any] | sa.Select[Any]:
+    """Open interactions that are emergencies or have an open clock of a day or less: read
+    from the urgency index and the policy index, so a few emergencies in a large backlog
+    cost a few rows. The viewer's scope is not applied here (emergencies are few, and the
+    planner would otherwise read the team index instead of the urgency one): the queries
+    that show rows apply it."""
+    i = t.interactions.c
+    emergencies = sa.select(i.id.label("pressing_id")).where(
+        i.urgency == "emergency", i.status != "closed"
+    )
+    if not day_policies:
+        return emergencies
+    day = t.clocks.alias("day")
+    timed = sa.select(day.c.interaction_id).where(
+        t.clock_is_open("day"), day.c.policy.in_(day_policies)
+    )
+    return sa.union(emergencies, timed)
+
+
+# Up to this many pressing interactions are looked up by id; beyond it (a flood of
+# emergencies) the queue's walk in deadline order finds them quickly anyway.
+PRESSING_BY_ID = 500
+
+
+def pressing_ids(conn: sa.Connection, day_policies: tuple[str, ...]) -> list[int] | None:
+    """The pressing interactions' ids (every team's: see `_pressing_ids`), or None when there
+    are more than PRESSING_BY_ID."""
+    found = [
+        int(r[0]) for r in conn.execute(_pressing_ids(day_policies).limit(PRESSING_BY_ID + 1)).all()
+    ]
+    return None if len(found) > PRESSING_BY_ID else sorted(found)
+
+
 def queue_statement(
-    scope: Scope, *, limit: int, after: tuple[datetime, int] | None = None
+    scope: Scope,
+    *,
+    limit: int,
+    after: tuple[datetime, int] | None = None,
+    pressing: bool | None = None,
+    day_policies: tuple[str, ...] = (),
+    pressing_ids: list[int] | None = None,
 ) -> sa.Select[Any]:
-    """The queue's one query (also what the benchmark and EXPLAIN tests look at)."""
+    """The queue's one query (also what the benchmark and EXPLAIN tests look at).
+
+    pressing=None: every interaction; True: only the emergencies and day-or-less clocks;
+    False: all the others (the main list under the pressing section). With `pressing_ids`
+    (from `pressing_ids()`) the split is by those ids, which the planner reads from the
+    interaction index instead of walking every open clock."""
     c = t.clocks.c
     i = t.interactions.c
     other = t.clocks.alias("other")
@@ -211,16 +401,93 @@ def queue_statement(
             i.subject,
             i.complaint_stage,
             i.created_at,
+            i.classification,
+            _first_message().label("first_body"),
         )
         .select_from(t.clocks.join(t.interactions, i.id == c.interaction_id))
         .where(is_open, i.status != "closed", ~earlier, *_scope_filters(scope))
         .order_by(c.due_at, c.id)
         .limit(limit)
     )
+    if pressing is not None and pressing_ids is not None:
+        known = c.interaction_id.in_(pressing_ids)
+        if pressing:
+            stmt = stmt.where(known)
+        elif pressing_ids:
+            stmt = stmt.where(~known)
+    elif pressing is True:
+        stmt = stmt.where(c.interaction_id.in_(_pressing_ids(day_policies)))
+    elif pressing is False:
+        stmt = stmt.where(i.urgency != "emergency")
+        if day_policies:
+            day = t.clocks.alias("day")
+            stmt = stmt.where(
+                ~sa.select(sa.literal(1))
+                .where(
+                    day.c.interaction_id == c.interaction_id,
+                    t.clock_is_open("day"),
+                    day.c.policy.in_(day_policies),
+                )
+                .exists()
+            )
     if after is not None:
         due, clock_id = after
         stmt = stmt.where(sa.or_(c.due_at > due, sa.and_(c.due_at == due, c.id > clock_id)))
     return stmt
+
+
+def _row(
+    r: Any,
+    *,
+    promises: Promises,
+    names: Mapping[str, str],
+    now: datetime,
+    soon_until: Mapping[str, datetime] | None,
+    day_policies: tuple[str, ...],
+) -> QueueRow:
+    """One queue row in words (glance.py): the same for timed and answered rows."""
+    timed = soon_until is not None
+    policy = getattr(r, "policy", None) if timed else None
+    due_at = r.due_at if timed else None
+    if timed:
+        assert soon_until is not None and due_at is not None
+        state = queue_state(
+            policy=policy,
+            due_at=due_at,
+            warn_at=r.warn_at,
+            paused_at=r.paused_at,
+            now=now,
+            soon_until=soon_until,
+        )
+        left = remaining_words(promises.policies.get(policy or ""), due_at, now, promises.calendar)
+        cursor: str | None = _cursor(due_at, r.clock_id)
+    else:
+        state, left, cursor = "stopped", "answered, not closed", None
+    return QueueRow(
+        interaction_id=r.id,
+        reference=r.reference,
+        channel=r.channel,
+        topic=r.topic,
+        urgency=r.urgency,
+        team=r.team,
+        owner=r.owner,
+        subject=r.subject,
+        complaint_stage=r.complaint_stage,
+        created_at=r.created_at,
+        policy=policy,
+        due_at=due_at,
+        state=state,
+        left=left,
+        cursor=cursor,
+        first_words=glance.first_words(r.first_body),
+        flags=glance.flags(r.classification),
+        promise=glance.promise_name(policy, promises.policies),
+        team_name=glance.team_name(r.team, promises.teams),
+        owner_name=glance.person_name(r.owner, names),
+        channel_name=glance.channel_name(r.channel),
+        topic_name=glance.topic_name(r.topic),
+        pressing=r.urgency == "emergency" or policy in day_policies,
+    )
 
 
 def queue_page(
@@ -230,81 +497,90 @@ def queue_page(
     now: datetime,
     limit: int,
     after: tuple[datetime, int] | None = None,
+    promises: Promises | None = None,
 ) -> QueuePage:
-    rows = conn.execute(queue_statement(scope, limit=limit + 1, after=after)).all()
+    """One page of the queue: the pressing interactions' ids and their section, the page of
+    other timed rows, the answered-not-closed rows (last page), the two counts and the staff
+    names: at most seven queries, whatever the page's length."""
+    promises = promises or default_promises()
+    soon = promises.soon_until(now)
+    day_policies = promises.day_policies()
+    names = staff_names(conn)
+
+    def rows_of(stmt: sa.Select[Any]) -> list[QueueRow]:
+        return [
+            _row(
+                r,
+                promises=promises,
+                names=names,
+                now=now,
+                soon_until=soon,
+                day_policies=day_policies,
+            )
+            for r in conn.execute(stmt).all()
+        ]
+
+    ids = pressing_ids(conn, day_policies)
+    pressing = (
+        []
+        if ids == []
+        else rows_of(
+            queue_statement(
+                scope, limit=limit + 1, pressing=True, day_policies=day_policies, pressing_ids=ids
+            )
+        )
+    )
+    rows = rows_of(
+        queue_statement(
+            scope,
+            limit=limit + 1,
+            after=after,
+            pressing=False,
+            day_policies=day_policies,
+            pressing_ids=ids,
+        )
+    )
     more = len(rows) > limit
     rows = rows[:limit]
-    out = [
-        QueueRow(
-            interaction_id=r.id,
-            reference=r.reference,
-            channel=r.channel,
-            topic=r.topic,
-            urgency=r.urgency,
-            team=r.team,
-            owner=r.owner,
-            subject=r.subject,
-            complaint_stage=r.complaint_stage,
-            created_at=r.created_at,
-            policy=r.policy,
-            due_at=r.due_at,
-            state=clock_state(
-                due_at=r.due_at,
-                warn_at=r.warn_at,
-                paused_at=r.paused_at,
-                stopped_at=None,
-                now=now,
-            ),
-            left=time_left(r.due_at, now),
-            cursor=_cursor(r.due_at, r.clock_id),
-        )
-        for r in rows
-    ]
     without: list[QueueRow] = []
     if not more:
         # Open interactions whose clocks have all stopped (answered, not yet closed) come
         # after the timed ones, on the last page only, so the first page stays one query.
-        without = _without_clock(conn, scope, now=now, limit=limit)
-    breached, due_soon = _attention_counts(conn, scope, now)
+        without = _without_clock(conn, scope, now=now, limit=limit, promises=promises, names=names)
+    breached, due_soon = _attention_counts(conn, scope, now, soon)
     return QueuePage(
-        rows=out,
-        next_cursor=out[-1].cursor if more and out else None,
+        rows=rows,
+        next_cursor=rows[-1].cursor if more and rows else None,
         without_clock=without,
         breached=breached,
         due_soon=due_soon,
+        pressing=pressing[:limit],
+        pressing_more=len(pressing) > limit,
+        names=names,
     )
 
 
 def _without_clock(
-    conn: sa.Connection, scope: Scope, *, now: datetime, limit: int
+    conn: sa.Connection,
+    scope: Scope,
+    *,
+    now: datetime,
+    limit: int,
+    promises: Promises | None = None,
+    names: Mapping[str, str] | None = None,
 ) -> list[QueueRow]:
     i = t.interactions.c
     c = t.clocks.c
     has_open = sa.select(sa.literal(1)).where(c.interaction_id == i.id, _open_clock()).exists()
     rows = conn.execute(
-        sa.select(t.interactions)
+        sa.select(t.interactions, _first_message().label("first_body"))
         .where(i.status != "closed", ~has_open, *_scope_filters(scope))
         .order_by(i.updated_at.desc())
         .limit(limit)
     ).all()
+    promises = promises or default_promises()
     return [
-        QueueRow(
-            interaction_id=r.id,
-            reference=r.reference,
-            channel=r.channel,
-            topic=r.topic,
-            urgency=r.urgency,
-            team=r.team,
-            owner=r.owner,
-            subject=r.subject,
-            complaint_stage=r.complaint_stage,
-            created_at=r.created_at,
-            policy=None,
-            due_at=None,
-            state="stopped",
-            left="answered, not closed",
-            cursor=None,
-        )
+        _row(r, promises=promises, names=names or {}, now=now, soon_until=None, day_policies=())
         for r in rows
     ]
 
@@ -312,11 +588,22 @@ def _without_clock(
 ATTENTION_CAP = 999  # counts stop here ("999+"): a backlog that big needs no exact figure
 
 
-def _attention_counts(conn: sa.Connection, scope: Scope, now: datetime) -> tuple[int, int]:
-    """Interactions in scope with a breached / a due-soon clock: a range scan of the partial
-    warn_at index (only clocks near or past their deadline are read), stopped at the cap."""
+def _attention_counts(
+    conn: sa.Connection,
+    scope: Scope,
+    now: datetime,
+    soon_until: Mapping[str, datetime] | None = None,
+) -> tuple[int, int]:
+    """Interactions in scope with a breached / a due-soon clock, stopped at the cap.
+
+    Breached: a range scan of the partial warn_at index (a clock's stored warning time is
+    never after its deadline). Due soon is proportional to each promise, so it is a deadline
+    range per policy (`Promises.soon_until`); every such clock's warning time is before the
+    latest of those limits, which keeps the scan on the same small index of open clocks."""
     c = t.clocks.c
     i = t.interactions.c
+    if soon_until is None:
+        soon_until = default_promises().soon_until(now)
 
     def count(*where: sa.ColumnElement[bool]) -> int:
         found = (
@@ -325,7 +612,6 @@ def _attention_counts(conn: sa.Connection, scope: Scope, now: datetime) -> tuple
             .select_from(t.clocks.join(t.interactions, i.id == c.interaction_id))
             .where(
                 _open_clock(),
-                c.warn_at <= now,
                 c.paused_at.is_(None),
                 i.status != "closed",
                 *_scope_filters(scope),
@@ -336,7 +622,14 @@ def _attention_counts(conn: sa.Connection, scope: Scope, now: datetime) -> tuple
         )
         return int(conn.execute(sa.select(sa.func.count()).select_from(found)).scalar_one())
 
-    return count(c.due_at < now), count(c.due_at >= now)
+    breached = count(c.warn_at <= now, c.due_at < now)
+    if not soon_until:
+        return breached, 0
+    latest = max(soon_until.values())
+    per_policy = sa.or_(
+        *(sa.and_(c.policy == name, c.due_at <= limit) for name, limit in soon_until.items())
+    )
+    return breached, count(c.warn_at <= latest, c.due_at >= now, per_policy)
 
 
 # ---- one interaction ------------------------------------------------------------------

@@ -82,3 +82,33 @@ def test_cursor_round_trip_and_garbage() -> None:
     assert queries.parse_cursor(text) == (NOW, 42)
     assert queries.parse_cursor("nonsense") is None
     assert queries.parse_cursor(None) is None
+
+
+def test_queue_state_is_proportional_to_the_promise() -> None:
+    soon = {
+        "handoff-3": NOW + timedelta(hours=5),
+        "complaint-stage2-response": NOW + timedelta(days=6),
+    }
+    far_warn = NOW + timedelta(days=30)  # the stored warning time no longer decides
+
+    def state(policy: str, due: datetime, paused: datetime | None = None) -> str:
+        return queries.queue_state(
+            policy=policy, due_at=due, warn_at=far_warn, paused_at=paused, now=NOW,
+            soon_until=soon,
+        )  # fmt: skip
+
+    assert state("complaint-stage2-response", NOW + timedelta(days=4)) == "due_soon"
+    assert state("handoff-3", NOW + timedelta(days=4)) == "due"
+    assert state("handoff-3", NOW + timedelta(hours=4)) == "due_soon"
+    assert state("handoff-3", NOW - timedelta(seconds=1)) == "breached"
+    assert state("handoff-3", NOW - timedelta(seconds=1), paused=NOW) == "paused"
+    # A policy no longer configured: the warning time stored with the clock.
+    assert state("retired-policy", NOW + timedelta(hours=1)) == "due"
+
+
+def test_promises_day_policies_and_limits() -> None:
+    promises = queries.default_promises()
+    assert promises.day_policies() == ("awaab-emergency",)
+    limits = promises.soon_until(NOW)
+    assert limits["awaab-emergency"] - NOW == timedelta(hours=4, minutes=48)
+    assert limits["respond-10"] > limits["handoff-3"] > NOW

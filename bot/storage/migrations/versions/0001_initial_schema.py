@@ -156,6 +156,9 @@ def upgrade() -> None:
         )
         batch_op.create_index("ix_interactions_created_at", ["created_at"], unique=False)
         batch_op.create_index("ix_interactions_status_team", ["status", "team"], unique=False)
+        batch_op.create_index(
+            "ix_interactions_urgency_status", ["urgency", "status"], unique=False
+        )
         batch_op.create_index(batch_op.f("ix_interactions_team"), ["team"], unique=False)
 
     op.create_table(
@@ -697,6 +700,7 @@ def downgrade() -> None:
     op.drop_table("staff_sessions")
     with op.batch_alter_table("interactions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_interactions_team"))
+        batch_op.drop_index("ix_interactions_urgency_status")
         batch_op.drop_index("ix_interactions_status_team")
         batch_op.drop_index("ix_interactions_created_at")
         batch_op.drop_index(batch_op.f("ix_interactions_contact_id"))

@@ -58,32 +58,39 @@ def build(ctx: Dashboard) -> APIRouter:
                 )
             if not allowed:
                 raise HTTPException(status_code=403, detail="Not in your queues.")
+            promises = queries.promises_of(ctx.app)
+
+            def clock_view(s: Any) -> dict[str, Any]:
+                # As the queue shows it: due soon proportional, working days left.
+                state, left = queries.case_clock(
+                    promises,
+                    policy=s.clock.policy,
+                    due_at=s.clock.due_at,
+                    warn_at=s.clock.warn_at,
+                    paused_at=s.clock.paused_at,
+                    stopped_at=s.clock.stopped_at,
+                    now=now,
+                )
+                return {
+                    "policy": s.clock.policy,
+                    "due_at": s.clock.due_at,
+                    "deadline": deadline_in_words(s.clock.due_at, now=now),
+                    "state": state,
+                    "left": left,
+                    "outcome": s.clock.outcome,
+                    "outcome_reason": s.clock.outcome_reason,
+                    "extended_days": s.clock.extended_days,
+                    "extension_reason": s.clock.extension_reason,
+                    "stopped_at": s.clock.stopped_at,
+                }
+
             with ctx.engine.connect() as conn:
-                clocks = [
-                    {
-                        "policy": s.clock.policy,
-                        "due_at": s.clock.due_at,
-                        "deadline": deadline_in_words(s.clock.due_at, now=now),
-                        "state": queries.clock_state(
-                            due_at=s.clock.due_at,
-                            warn_at=s.clock.warn_at,
-                            paused_at=s.clock.paused_at,
-                            stopped_at=s.clock.stopped_at,
-                            now=now,
-                        ),
-                        "left": queries.time_left(s.clock.due_at, now),
-                        "outcome": s.clock.outcome,
-                        "outcome_reason": s.clock.outcome_reason,
-                        "extended_days": s.clock.extended_days,
-                        "extension_reason": s.clock.extension_reason,
-                        "stopped_at": s.clock.stopped_at,
-                    }
-                    for s in ctx.app.clocks.clocks_for(conn, interaction_id)
-                ]
+                clocks = [clock_view(s) for s in ctx.app.clocks.clocks_for(conn, interaction_id)]
                 case = replies.load_case(conn, interaction_id)
                 return {
                     "row": row,
                     "clocks": clocks,
+                    "policies": promises.policies,
                     "timeline": queries.timeline(conn, interaction_id),
                     "history": queries.history(conn, row.contact_id, user),
                     "identities": queries.identities(conn, row.contact_id),

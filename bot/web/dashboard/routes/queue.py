@@ -34,19 +34,21 @@ def build(ctx: Dashboard) -> APIRouter:
     ) -> HTMLResponse:
         scope = queries.scope_for(user, view, team or None)
         now = ctx.app.now()
+        promises = queries.promises_of(ctx.app)
 
-        def read() -> tuple[queries.QueuePage, dict[str, str]]:
+        def read() -> queries.QueuePage:
             with ctx.engine.connect() as conn:
-                found = queries.queue_page(
+                return queries.queue_page(
                     conn,
                     scope,
                     now=now,
                     limit=settings.dashboard.page_size,
                     after=queries.parse_cursor(after),
+                    promises=promises,
                 )
-                return found, queries.staff_names(conn)
 
-        result, names = await run_in_threadpool(read)
+        result = await run_in_threadpool(read)
+        names = result.names
         name = "_queue_live.html" if fragment == "live" else "queue.html"
         return ctx.page(
             request,
@@ -57,6 +59,7 @@ def build(ctx: Dashboard) -> APIRouter:
             scope=scope,
             views=queries.VIEWS.get(user.role, ("mine",)),
             teams=settings.teams,
+            team_label=promises.teams.get(scope.team or "", scope.team),
             after=after,
             now=now,
             live=True,
