@@ -400,6 +400,8 @@ def test_every_staff_page_passes_axe(server: Server, width_name: str) -> None:
             ("/staff/users", "users"),
             ("/staff/officers", "out-of-office"),
             ("/staff/audit", "audit-log"),
+            ("/staff/chats", "live-chat-queue"),
+            ("/staff/health", "channel-health"),
             (f"/staff/interactions/{ids['complaint:email']}", "case-complaint"),
         ):
             answer = page.goto(server.url + path)
