@@ -94,6 +94,11 @@ def register(subparsers: Any) -> None:
         help="the day the messages arrived, YYYY-MM-DD (default: today; in the heating "
         "season no heating is an emergency)",
     )
+    classify.add_argument(
+        "--engine",
+        choices=("spacy", "spacy+encoder"),
+        help="the embedded engine (default: nlu.engine, as serve runs it)",
+    )
     classify.set_defaults(handler=_classify)
 
 
@@ -195,12 +200,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     dev_ok = True
     if args.dev is not None:
         dev_png = args.png.with_name(f"{args.png.stem}-dev{args.png.suffix}")
-        engine = args.engine
-        if engine is None:
-            from bot.cli.common import settings_from
-
-            configured = settings_from(args).nlu.engine
-            engine = configured if configured != "rasa" else "spacy"
+        engine = args.engine or _configured_engine(args)
         dev_ok = _evaluate_dev(args.dev, examples, seed, args.errors, dev_png, engine)
         if args.dev_only:
             return 0 if dev_ok else 1
@@ -235,6 +235,14 @@ def _evaluate(args: argparse.Namespace) -> int:
         raise CliError(f"cannot write {args.png}: {exc.strerror or exc}") from exc
     print(f"confusion matrices: {args.png}")
     return 1 if missed or not dev_ok else 0
+
+
+def _configured_engine(args: argparse.Namespace) -> str:
+    """nlu.engine, or spacy when it is rasa (these commands run the embedded engines)."""
+    from bot.cli.common import settings_from
+
+    configured = settings_from(args).nlu.engine
+    return configured if configured != "rasa" else "spacy"
 
 
 def _evaluate_dev(
@@ -315,6 +323,7 @@ def ev_format_confusion(scores: Any) -> str:
 # ---- classify -----------------------------------------------------------------------------
 def _classify(args: argparse.Namespace) -> int:
     from bot.nlu.data import DataError
+    from bot.nlu.encoder import EncoderUnavailable
     from bot.nlu.loader import ModelError, is_current, load_or_train, london_today
 
     if args.file is not None and args.texts:
@@ -329,8 +338,15 @@ def _classify(args: argparse.Namespace) -> int:
             print(f"doorstep: training the NLU model into {model_dir} first", file=sys.stderr)
         day: date | None = args.date
         today: Callable[[], date] = london_today if day is None else (lambda: day)
+        engine = args.engine or _configured_engine(args)
         try:
-            classifier = load_or_train(model_dir, data_dir, today=today)
+            try:
+                classifier = load_or_train(
+                    model_dir, data_dir, today=today, encoder=engine == "spacy+encoder"
+                )
+            except EncoderUnavailable as exc:
+                print(f"doorstep: {exc}: using the spaCy engine alone", file=sys.stderr)
+                classifier = load_or_train(model_dir, data_dir, today=today)
         except (DataError, ModelError) as exc:
             raise CliError(str(exc).splitlines()[0]) from exc
 
