@@ -1,8 +1,9 @@
 """The models side by side on words nobody here wrote (NLU issue): the bag of words, the
-sentence encoder and the two averaged, each alone and with the rules, on the development
-set (trained on all of nlu_data/) and on nlu_data's unseen template families (trained on
-the rest). Used by `bench nlu`; Rasa DIET's rows come from `bench rasa` (its own process
-and environment).
+sentence encoder (MiniLM, int8 through ONNX Runtime, as the default engine runs it) and the
+two averaged (the default engine), each alone and with the rules, on the development set
+(trained on all of nlu_data/), on nlu_data's unseen template families (trained on the rest)
+and on the training data itself. Used by `bench nlu`; Rasa DIET's rows come from
+`bench rasa` (its own process and environment), which `bench nlu` runs after these.
 
 The encoder's sentence vectors are computed once per text and reused by every run.
 """
@@ -65,15 +66,16 @@ def _score(
 def compare() -> list[list[object]]:
     from bot.nlu.data import DEFAULT_SEED, load_examples, split_blocked
     from bot.nlu.devset import load_dev
-    from bot.nlu.encoder import Encoder, EncoderUnavailable, train_softmax
+    from bot.nlu.encoder import EncoderUnavailable, train_softmax
+    from bot.nlu.encoder_onnx import OnnxEncoder
     from bot.nlu.spacy_classifier import model_text, train_pipeline
     from bot.nlu.topics import INTENTS, URGENCIES
 
     examples = load_examples(REPO / "nlu_data")
     dev = load_dev(DEV_SET) if DEV_SET.exists() else []
     try:
-        encoder: Encoder | None = Encoder()
-    except EncoderUnavailable:
+        encoder: OnnxEncoder | None = OnnxEncoder()
+    except (EncoderUnavailable, ImportError):
         encoder = None
     started = time.perf_counter()
     x_train = encoder.encode_many([model_text(e.text) for e in examples]) if encoder else None
@@ -117,8 +119,22 @@ def compare() -> list[list[object]]:
     if encoder is not None and x_train is not None:
         runs["unseen templates"]["enc"] = _cats_from_heads(heads(train_idx), x_train[test_idx])
 
+    # the training split: trained on everything, scored on what it was trained on (how well
+    # it learned the data's own distribution; the least informative figure)
+    if dev:
+        every = list(range(len(examples)))
+        runs["training data"] = {
+            "texts": [e.text for e in examples],
+            "topics": [e.topic for e in examples],
+            "urgencies": [e.urgency for e in examples],
+            "bow": [d.cats for d in train_pipeline(examples, DEFAULT_SEED).pipe(
+                model_text(e.text) for e in examples)],
+        }  # fmt: skip
+        if encoder is not None and x_train is not None:
+            runs["training data"]["enc"] = _cats_from_heads(heads(every), x_train)
+
     rows: list[list[object]] = []
-    for model in ("bag of words (spaCy)", "encoder (MiniLM) + linear", "mean of both"):
+    for model in ("bag of words (spaCy)", "encoder (MiniLM) + linear", "mean of both (default)"):
         for rules in (False, True):
             row: list[object] = [model + (" + rules" if rules else "")]
             for run in runs.values():

@@ -115,7 +115,10 @@ def default_classifier(settings: Settings) -> Classifier:
             encoder=settings.nlu.engine == "spacy+encoder",
         )
     except EncoderUnavailable as exc:
-        raise SettingsError(f"nlu.engine is 'spacy+encoder' but {exc}") from exc
+        # A machine installed without the weights (`pip install .` alone) still triages,
+        # with the bag of words and the same rules, and says so at every start.
+        log.warning("nlu.engine is 'spacy+encoder' but %s: using the spaCy engine alone", exc)
+        classifier = load_or_train(settings.nlu.model_dir, settings.nlu.data_dir)
     return classifier
 
 

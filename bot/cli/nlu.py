@@ -67,6 +67,12 @@ def register(subparsers: Any) -> None:
     evaluate.add_argument(
         "--dev-only", action="store_true", help="with --dev: skip the nlu_data/ splits"
     )
+    evaluate.add_argument(
+        "--engine",
+        choices=("spacy", "spacy+encoder"),
+        help="with --dev: the engine the targets are judged on (default: nlu.engine); "
+        "spacy+encoder also prints the bag of words' rows beside it",
+    )
     evaluate.set_defaults(handler=_evaluate)
 
     check = sub.add_parser("check", help="validate nlu_data/ (Rasa format, urgency labels)")
@@ -87,6 +93,11 @@ def register(subparsers: Any) -> None:
         type=_iso_date,
         help="the day the messages arrived, YYYY-MM-DD (default: today; in the heating "
         "season no heating is an emergency)",
+    )
+    classify.add_argument(
+        "--engine",
+        choices=("spacy", "spacy+encoder"),
+        help="the embedded engine (default: nlu.engine, as serve runs it)",
     )
     classify.set_defaults(handler=_classify)
 
@@ -189,7 +200,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     dev_ok = True
     if args.dev is not None:
         dev_png = args.png.with_name(f"{args.png.stem}-dev{args.png.suffix}")
-        dev_ok = _evaluate_dev(args.dev, examples, seed, args.errors, dev_png)
+        engine = args.engine or _configured_engine(args)
+        dev_ok = _evaluate_dev(args.dev, examples, seed, args.errors, dev_png, engine)
         if args.dev_only:
             return 0 if dev_ok else 1
     runs = [
@@ -225,8 +237,19 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 1 if missed or not dev_ok else 0
 
 
-def _evaluate_dev(path: Path, examples: list[Any], seed: int, errors: int, png: Path) -> bool:
-    """Train on every example, score the development set; True when its targets are met."""
+def _configured_engine(args: argparse.Namespace) -> str:
+    """nlu.engine, or spacy when it is rasa (these commands run the embedded engines)."""
+    from bot.cli.common import settings_from
+
+    configured = settings_from(args).nlu.engine
+    return configured if configured != "rasa" else "spacy"
+
+
+def _evaluate_dev(
+    path: Path, examples: list[Any], seed: int, errors: int, png: Path, engine: str = "spacy"
+) -> bool:
+    """Train on every example, score the development set; True when the engine's targets
+    (model + rules) are met."""
     from bot.nlu import devset
     from bot.nlu import evaluate as ev
     from bot.nlu.spacy_classifier import SpacyClassifier, train_pipeline
@@ -237,11 +260,30 @@ def _evaluate_dev(path: Path, examples: list[Any], seed: int, errors: int, png: 
         raise CliError(str(exc)) from exc
     nlp = train_pipeline(examples, seed)
     runs = [
-        devset.evaluate_dev("model only", SpacyClassifier(nlp, use_rules=False), items),
-        devset.evaluate_dev("model + rules", SpacyClassifier(nlp), items),
+        devset.evaluate_dev("spaCy model only", SpacyClassifier(nlp, use_rules=False), items),
+        devset.evaluate_dev("spaCy model + rules", SpacyClassifier(nlp), items),
     ]
-    print(f"development set {path}: {len(items)} items, model trained on {len(examples)}\n")
-    with_rules = runs[1]
+    if engine == "spacy+encoder":
+        from bot.nlu import encoder as enc
+        from bot.nlu.encoder_onnx import OnnxEncoder
+
+        try:
+            heads = enc.train_heads(encoder := OnnxEncoder(), examples)
+        except enc.EncoderUnavailable as exc:
+            raise CliError(f"--engine spacy+encoder: {exc}") from exc
+        bow = SpacyClassifier(nlp, use_rules=False)
+        for rules, name in (
+            (False, "spaCy+encoder model only"),
+            (True, "spaCy+encoder model + rules"),
+        ):
+            head = enc.EncoderClassifier(encoder, heads, use_rules=rules)
+            ensemble = enc.EnsembleClassifier(bow, head, use_rules=rules)
+            runs.append(devset.evaluate_dev(name, ensemble, items))
+    print(
+        f"development set {path}: {len(items)} items, model trained on {len(examples)}; "
+        f"engine judged: {engine}\n"
+    )
+    with_rules = runs[-1]
     print(ev_format_confusion(with_rules))
     if errors:
         print(f"\nworst misses (model + rules; first {errors} of {len(with_rules.misses)}):")
@@ -250,7 +292,8 @@ def _evaluate_dev(path: Path, examples: list[Any], seed: int, errors: int, png: 
     for run in runs:
         print("  " + devset.summary(run))
     print(
-        f"development-set targets (model + rules): topic macro-F1 >= {devset.TARGET_MACRO_F1}, "
+        f"development-set targets ({with_rules.name}): topic macro-F1 >= "
+        f"{devset.TARGET_MACRO_F1}, "
         f"emergencies called routine <= {devset.TARGET_EMERGENCY_AS_ROUTINE:.0%}, routine "
         f"called emergency <= {devset.TARGET_ROUTINE_AS_EMERGENCY:.0%}: "
         + ("met" if with_rules.meets_targets else "NOT MET")
@@ -280,6 +323,7 @@ def ev_format_confusion(scores: Any) -> str:
 # ---- classify -----------------------------------------------------------------------------
 def _classify(args: argparse.Namespace) -> int:
     from bot.nlu.data import DataError
+    from bot.nlu.encoder import EncoderUnavailable
     from bot.nlu.loader import ModelError, is_current, load_or_train, london_today
 
     if args.file is not None and args.texts:
@@ -294,8 +338,15 @@ def _classify(args: argparse.Namespace) -> int:
             print(f"doorstep: training the NLU model into {model_dir} first", file=sys.stderr)
         day: date | None = args.date
         today: Callable[[], date] = london_today if day is None else (lambda: day)
+        engine = args.engine or _configured_engine(args)
         try:
-            classifier = load_or_train(model_dir, data_dir, today=today)
+            try:
+                classifier = load_or_train(
+                    model_dir, data_dir, today=today, encoder=engine == "spacy+encoder"
+                )
+            except EncoderUnavailable as exc:
+                print(f"doorstep: {exc}: using the spaCy engine alone", file=sys.stderr)
+                classifier = load_or_train(model_dir, data_dir, today=today)
         except (DataError, ModelError) as exc:
             raise CliError(str(exc).splitlines()[0]) from exc
 

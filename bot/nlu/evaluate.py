@@ -287,7 +287,7 @@ def write_confusion_png(evaluations: Iterable[_Scored], path: Path) -> None:
 
     runs = list(evaluations)
     fig, axes = plt.subplots(
-        len(runs), 2, figsize=(10, 4.6 * len(runs)), squeeze=False, constrained_layout=True
+        len(runs), 2, figsize=(11, 4.4 * len(runs)), squeeze=False, constrained_layout=True
     )
     for row, evaluation in enumerate(runs):
         for col, (what, scores) in enumerate(
@@ -295,7 +295,7 @@ def write_confusion_png(evaluations: Iterable[_Scored], path: Path) -> None:
         ):
             _confusion_panel(axes[row][col], scores, f"{evaluation.name}: {what}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=80)
     plt.close(fig)
 
 

@@ -44,8 +44,8 @@ LONDON = ZoneInfo("Europe/London")
 
 _cache: dict[tuple[Path, str], tuple[Language, dict[str, Any]]] = {}
 _cache_lock = threading.Lock()
-_encoder: Any = None  # one Encoder per process (its weights are memory-mapped, read-only)
-_heads_cache: dict[tuple[Path, str], Any] = {}
+_encoder: Any = None  # one OnnxEncoder per process (read-only; its session is thread-safe)
+_heads_cache: dict[str, Any] = {}
 
 
 def london_today() -> date:
@@ -64,8 +64,8 @@ def load_or_train(
     """The embedded classifier, loaded from model_dir or trained from data_dir and saved.
 
     With `encoder`, the bag of words is averaged with a pretrained sentence encoder's head
-    (`bot.nlu.encoder`, settings `nlu.engine: spacy+encoder`); its head is trained once per
-    data version and kept beside the model.
+    (`bot.nlu.encoder_onnx`, settings `nlu.engine: spacy+encoder`, the default); its heads
+    are trained once per data version and kept in the encoder's cache folder.
 
     Raises DataError when the training data is invalid, ModelError when there is neither a
     usable model nor training data, EncoderUnavailable when `encoder` is asked for and its
@@ -73,9 +73,9 @@ def load_or_train(
     """
     model_dir, data_dir = Path(model_dir), Path(data_dir)
     if encoder:
-        from bot.nlu.encoder import model_dir as encoder_weights
+        from bot.nlu.encoder_onnx import check
 
-        encoder_weights()  # EncoderUnavailable now, before minutes of training
+        check()  # EncoderUnavailable now, before any training
     digest = model_hash(data_dir) if data_files(data_dir) else None
     key = (model_dir.resolve(), digest or "")
     with _cache_lock:
@@ -98,28 +98,45 @@ def _ensemble(
     today: Callable[[], date] | None,
 ) -> Classifier:
     from bot.nlu import encoder as enc
+    from bot.nlu import encoder_onnx
 
     global _encoder
+    # Heads are trained on this build's vectors (a new graph or quantisation retrains them)
+    # and depend on nothing but the data, so they are kept once per data version in the
+    # encoder's cache folder, not per model directory: every app a test suite bootstraps,
+    # and every serve on the machine, shares one training.
+    digest = f"{digest}:onnx-v{encoder_onnx.BUILD_VERSION}"
     with _cache_lock:
         if _encoder is None:
-            _encoder = enc.Encoder()  # EncoderUnavailable says which package to install
+            # EncoderUnavailable says which package to install; the first start builds the
+            # int8 graph from the installed weights (a few seconds, in a child process)
+            _encoder = encoder_onnx.OnnxEncoder()
         shared = _encoder
-        path = model_dir / enc.HEADS_FILE
-        heads = _heads_cache.get((path, digest)) or enc.load_heads(path, digest)
+        heads = _heads_cache.get(digest)
         if heads is None:
-            with _file_lock(model_dir):
-                heads = enc.load_heads(path, digest)
-                if heads is None:
-                    started = time.perf_counter()
-                    heads = enc.train_heads(shared, load_examples(data_dir))
-                    log.info("encoder head trained in %.0f s", time.perf_counter() - started)
-                    try:
-                        model_dir.mkdir(parents=True, exist_ok=True)
-                        enc.save_heads(heads, path, digest)
-                    except OSError as exc:
-                        log.warning("encoder head trained but not saved to %s: %s", path, exc)
-        _heads_cache[(path, digest)] = heads
+            heads = _load_or_train_heads(shared, encoder_onnx.heads_path(digest), data_dir, digest)
+        _heads_cache[digest] = heads
     return enc.EnsembleClassifier(bow, enc.EncoderClassifier(shared, heads), today=today)
+
+
+def _load_or_train_heads(shared: Any, path: Path, data_dir: Path, digest: str) -> Any:
+    from bot.nlu import encoder as enc
+
+    heads = enc.load_heads(path, digest)
+    if heads is not None:
+        return heads
+    with _file_lock(path.with_suffix("")):
+        heads = enc.load_heads(path, digest)
+        if heads is None:
+            started = time.perf_counter()
+            heads = enc.train_heads(shared, load_examples(data_dir))
+            log.info("encoder heads trained in %.0f s", time.perf_counter() - started)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                enc.save_heads(heads, path, digest)
+            except OSError as exc:
+                log.warning("encoder heads trained but not saved to %s: %s", path, exc)
+    return heads
 
 
 def is_current(model_dir: Path, data_dir: Path) -> bool:

