@@ -25,6 +25,7 @@ import dataclasses
 import gc
 import logging
 import multiprocessing
+import os
 import signal
 import threading
 import weakref
@@ -305,6 +306,7 @@ def _work(conn: Connection, decoders: Mapping[Channel, Decoder], classifier: Any
     """The worker: requests in, (True, answer) or (False, exception) out, until serve goes
     or a minute passes without work."""
     gc.freeze()  # serve's objects stay shared: our collections never write to them
+    _close_inherited(keep=conn.fileno())
     _name_process(b"doorstep-reader")
     logging.disable(logging.CRITICAL)  # a handler's lock may have been held at the fork
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for serve, which stops us
@@ -334,6 +336,22 @@ def _work(conn: Connection, decoders: Mapping[Channel, Decoder], classifier: Any
             return
         except Exception as exc:  # an answer that cannot be pickled: say what it was
             conn.send((False, RuntimeError(f"unpicklable answer ({type(exc).__name__})")))
+
+
+def _close_inherited(keep: int) -> None:
+    """Close every descriptor the fork copied from serve but ours: held here, serve's
+    listening socket would outlive serve, and the pipe on the sending process's stdin would
+    never reach end of file, so the sending process would not stop when serve does."""
+    try:
+        found = [int(name) for name in os.listdir("/proc/self/fd")]
+    except OSError:
+        os.closerange(3, keep)
+        os.closerange(keep + 1, 65536)
+        return
+    for fd in found:
+        if fd > 2 and fd != keep:
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
 
 def _name_process(name: bytes) -> None:
