@@ -68,13 +68,17 @@ class RateLimiter:
         self.per_minute = per_minute
         self.window = window
         self._seen: dict[str, deque[float]] = {}
+        self._pruned = float("-inf")
 
     def allow(self, key: str, now: float | None = None) -> bool:
         now = time.monotonic() if now is None else now
         if not self.has_room(key, now):
             return False
         self._seen[key].append(now)
-        if len(self._seen) > 10_000:  # forget idle sessions
+        # Forget idle sessions, at most once a window: a soak's thousands of finished chats
+        # each kept a key here until there were 10,000 of them.
+        if len(self._seen) > 1_000 and now - self._pruned >= self.window:
+            self._pruned = now
             for idle in [k for k, v in self._seen.items() if not v or v[-1] <= now - self.window]:
                 del self._seen[idle]
         return True
