@@ -219,3 +219,27 @@ async def test_admins_see_it_in_the_waiting_room(engine: sa.Engine) -> None:
         page = await env.html("/staff/quarantine")
         assert "took too long to read" in page
         assert "Mould" not in page
+
+
+def test_the_worker_is_replaced_after_a_number_of_messages(
+    engine: sa.Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pages written after a fork are copied: a fresh worker every few hundred messages keeps
+    that copy small. Here every 2 messages; none is lost or read twice on the way."""
+    from bot.service import reading
+
+    monkeypatch.setattr(reading, "RECYCLE_AFTER", 2)
+    app = _app(engine, slow_decoder=False)
+    try:
+        reader = app.pipeline.reader
+        assert isinstance(reader, WorkerReader)
+        pids = []
+        for batch in range(3):
+            for n in range(3):
+                key = f"r{batch}-{n}"
+                app.pipeline.store_raw(Channel.EMAIL, "imap:test", key, _mail(key, "Damp"))
+            assert [o.status for o in app.pipeline.process_pending()] == ["processed"] * 3
+            pids.append(reader.worker_pid)
+        assert None not in pids and len(set(pids)) == 3
+    finally:
+        app.close()
