@@ -59,6 +59,7 @@ class App:
     extras: dict[str, object] = field(default_factory=dict)
 
     def close(self) -> None:
+        self.pipeline.reader.close()
         self.engine.dispose()
 
 
@@ -177,6 +178,7 @@ def bootstrap(
     from actions.acknowledge import Composer
     from actions.officers import sync_officers
     from bot.service.pipeline import Pipeline
+    from bot.service.reading import build_reader
 
     clock = now or (lambda: datetime.now(UTC))
     engine = engine or create_engine(settings.database_url)
@@ -195,10 +197,11 @@ def bootstrap(
         registry.register(sender)
     classifier = classifier or default_classifier(settings)
     outbox = build_outbox(settings, engine, registry, clocks, clock)
+    decoders = decoders if decoders is not None else channel_registry.decoders(settings)
     pipeline = Pipeline(
         engine=engine,
         settings=settings,
-        decoders=decoders if decoders is not None else channel_registry.decoders(settings),
+        decoders=decoders,
         turn_handlers=turn_handlers
         if turn_handlers is not None
         else channel_registry.turn_handlers(settings),
@@ -207,6 +210,15 @@ def bootstrap(
         clocks=clocks,
         now=clock,
         on_enqueued=outbox.wake,
+        # Issue 14: a worker process with a time limit per message, forked once the model
+        # is loaded (it shares the model's memory). Rasa's classifier is a remote call with
+        # its own timeout: it stays here, only decoding moves.
+        reader=build_reader(
+            decoders,
+            classifier,
+            seconds=settings.reading.timeout_seconds,
+            classify_here=settings.nlu.engine == "rasa",
+        ),
     )
     return App(
         settings=settings,

@@ -21,6 +21,7 @@ from typing import Any
 
 from bot.bootstrap import App, build_workers
 from bot.domain.model import Channel
+from bot.memory import give_back
 from bot.sending import SendingProcess
 from bot.storage.leases import InstanceLocks
 from bot.storage.notices import Notices
@@ -66,6 +67,7 @@ class Runtime:
         # What is failing now, by area ("storing mail", "deciding", "locks"), for
         # /api/status: set when a pass fails, cleared by the next pass that works.
         self.faults: dict[str, str] = {}
+        self._worked = False  # the last inbound pass found work
 
     def wake_inbound(self) -> None:
         self._wake_inbound.set()
@@ -147,7 +149,12 @@ class Runtime:
                 self._fault("deciding", None)
             if outcomes:
                 self.app.outbox.wake()
+                self._worked = True
                 continue
+            if self._worked:
+                # A burst is over: hand the pages it freed back to the system (bot/memory.py)
+                self._worked = False
+                await asyncio.to_thread(give_back)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake_inbound.wait(), timeout=self.poll_seconds)
 

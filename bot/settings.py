@@ -253,6 +253,14 @@ class Nlu(_Model):
     rasa_url: str | None = None
 
 
+class Reading(_Model):
+    # Stored messages are decoded and classified in a worker process, and one that takes
+    # longer than this is quarantined ("took too long to read") while the rest go on, so no
+    # message can stall the web app (bot/service/reading.py). 0 reads in the worker thread,
+    # with no limit.
+    timeout_seconds: float = Field(default=10.0, ge=0)
+
+
 class Outbox(_Model):
     max_attempts: int = 8
     backoff_seconds: float = 5.0
@@ -613,6 +621,7 @@ class Settings(BaseSettings):
     sla: SlaSettings = Field(default_factory=SlaSettings)
     nlu: Nlu = Field(default_factory=Nlu)
     outbox: Outbox = Field(default_factory=Outbox)
+    reading: Reading = Field(default_factory=Reading)
     instances: Instances = Field(default_factory=Instances)
     templates_dir: Path | None = None
     sms: Sms = Field(default_factory=Sms)

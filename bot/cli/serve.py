@@ -37,9 +37,11 @@ def _serve(args: argparse.Namespace) -> int:
     from bot.bootstrap import bootstrap
     from bot.cli.common import settings_from
     from bot.cli.startup import banner, configure_logging
+    from bot.memory import limit_arenas
     from bot.web.app import create_app
     from bot.web.limits import uvicorn_options
 
+    limit_arenas()  # before any thread: memory stays flat over a long run (bot/memory.py)
     configure_logging(args.log_level)
     settings = settings_from(args)
     _check_can_listen(args.host, args.port)  # before the model loads, not after

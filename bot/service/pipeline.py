@@ -9,7 +9,6 @@ that fails is quarantined with its reason and never blocks the next.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import logging
 import re
 from collections.abc import Callable, Mapping
@@ -31,9 +30,9 @@ from bot.probe.cases import set_apart_if_probe
 from bot.service import joining, language, quarantine
 from bot.service.clocks import ClockService
 from bot.service.outbound import enqueue_reply
+from bot.service.reading import InlineReader, Prepared, Reader
 from bot.settings import Officer, Settings
 from bot.storage import tables as t
-from bot.storage.fit import fit_inbound
 from bot.storage.interactions import SqlInteractions
 from bot.storage.repository import StoredInbound, UnitOfWork, idempotency_key
 from channels.base import (
@@ -71,13 +70,7 @@ class Outcome:
     acknowledged: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class _Prepared:
-    """A stored message decoded and classified: the work done before any write."""
-
-    decoded: DecodedInbound | None
-    invalid: str | None  # why the payload cannot be read (quarantined)
-    result: Classification | None
+_Prepared = Prepared  # decoded and classified, before any write (bot/service/reading.py)
 
 
 @dataclass
@@ -105,6 +98,7 @@ class Pipeline:
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         on_enqueued: Callable[[], None] | None = None,
         turn_handlers: Mapping[Channel, TurnHandler] | None = None,
+        reader: Reader | None = None,
     ) -> None:
         self.turn_handlers = dict(turn_handlers or {})
         self.engine = engine
@@ -115,6 +109,9 @@ class Pipeline:
         self.clocks = clocks
         self.now = now
         self.on_enqueued = on_enqueued
+        # Decoding and classifying, in a worker process with a time limit per message when
+        # the wiring asks for it (bot/bootstrap.py; `reading.timeout_seconds`).
+        self.reader: Reader = reader or InlineReader(decoders, classifier)
 
     # ---- intake: store first -----------------------------------------------------------
 
@@ -227,23 +224,10 @@ class Pipeline:
         return self._prepare_many([item])[0]
 
     def _prepare_many(self, batch: list[StoredInbound]) -> list[_Prepared]:
-        """`_prepare` for a batch, classified in one call (the model runs them together)."""
-        decoded: list[tuple[DecodedInbound | None, str | None]] = []
-        for item in batch:
-            try:
-                found = self._decode(item)
-            except InvalidPayloadError as exc:
-                decoded.append((None, quarantine.classify(exc).reason))
-                continue
-            # Storable and fitted to its columns before anything reads it (bot/storage/fit.py).
-            decoded.append((dataclasses.replace(found, message=fit_inbound(found.message)), None))
-        texts = {
-            n: "\n".join(part for part in (d.message.subject, d.message.body) if part)
-            for n, (d, _) in enumerate(decoded)
-            if d is not None and d.no_reply_reason is None
-        }
-        results = dict(zip(texts, self.classifier.classify_many(list(texts.values())), strict=True))
-        return [_Prepared(d, invalid, results.get(n)) for n, (d, invalid) in enumerate(decoded)]
+        """`_prepare` for a batch, classified in one call (the model runs them together).
+        A message that cannot be read, or takes too long, comes back with its reason and
+        is quarantined by `_apply`; the others go on."""
+        return self.reader.read(batch)
 
     def _handle(self, uow: UnitOfWork, item: StoredInbound) -> Outcome:
         return self._apply(uow, item, self._prepare(item))

@@ -68,13 +68,17 @@ class RateLimiter:
         self.per_minute = per_minute
         self.window = window
         self._seen: dict[str, deque[float]] = {}
+        self._pruned = float("-inf")
 
     def allow(self, key: str, now: float | None = None) -> bool:
         now = time.monotonic() if now is None else now
         if not self.has_room(key, now):
             return False
         self._seen[key].append(now)
-        if len(self._seen) > 10_000:  # forget idle sessions
+        # Forget idle sessions, at most once a window: a soak's thousands of finished chats
+        # each kept a key here until there were 10,000 of them.
+        if len(self._seen) > 1_000 and now - self._pruned >= self.window:
+            self._pruned = now
             for idle in [k for k, v in self._seen.items() if not v or v[-1] <= now - self.window]:
                 del self._seen[idle]
         return True
@@ -189,6 +193,7 @@ class ChatConnection:
         self.pushed = 0
         self._send_lock = asyncio.Lock()
         self._push_lock = asyncio.Lock()
+        self._ended = False  # the reader is done: the pusher stops even if not cancelled
 
     async def send(self, frame: dict[str, Any]) -> None:
         async with self._send_lock:
@@ -216,9 +221,8 @@ class ChatConnection:
     async def run(self) -> None:
         server = self.server
         try:
-            hello = await asyncio.wait_for(
-                self.receive_text(), timeout=server.settings.hello_timeout_seconds
-            )
+            async with asyncio.timeout(server.settings.hello_timeout_seconds):
+                hello = await self.receive_text()
             if hello is None or len(hello) > 4096:
                 raise ValueError("not a hello")
             frame = json.loads(hello)
@@ -275,11 +279,16 @@ class ChatConnection:
         except WebSocketDisconnect:
             pass
         finally:
+            self._ended = True
             server.hub.unsubscribe(session.id, event)
             if pusher is not None:
+                event.set()  # wakes it to see `_ended`, whatever becomes of the cancel
                 pusher.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await pusher
+                # `asyncio.wait`, not `await pusher` under suppress(CancelledError): that
+                # also swallowed this handler's own cancellation (serve's shutdown timeout).
+                await asyncio.wait({pusher})
+                if not pusher.cancelled() and pusher.exception() is not None:
+                    log.debug("chat pusher ended with an error", exc_info=pusher.exception())
 
     async def push(self) -> None:
         """Send every history line after the last one this socket pushed, in order."""
@@ -294,9 +303,15 @@ class ChatConnection:
 
     async def push_loop(self, event: asyncio.Event) -> None:
         poll = self.server.settings.poll_seconds
-        while True:
+        while not self._ended:
+            # Not `asyncio.wait_for`: on Python 3.11 it swallows a cancellation that arrives
+            # as the event is set (a ring as the socket closes), and this loop then outlived
+            # its socket, holding the handler, and serve's shutdown, for ever.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(event.wait(), timeout=poll)
+                async with asyncio.timeout(poll):
+                    await event.wait()
+            if self._ended:
+                return
             event.clear()
             try:
                 await self.push()

@@ -26,7 +26,7 @@ from bot.storage.db import create_engine, migrate
 from bot.storage.repository import UnitOfWork
 from tests.support.dovecot import TEST_PASSWORD, TEST_USER, DovecotServer
 from tests.support.net import free_port
-from tests.support.procs import children
+from tests.support.procs import sending_processes
 from tests.support.smtp_sink import SmtpSink
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
@@ -116,8 +116,8 @@ def test_serve_sends_email_from_a_process_of_its_own(
             cwd=REPO, capture_output=True, text=True, timeout=60, check=True,
         )  # fmt: skip
         auth = {"Authorization": f"Bearer {made.stdout.strip()}"}
-        _wait(lambda: len(children(serve.pid)) == 1, 30, "no sending process")
-        (sending,) = children(serve.pid)
+        _wait(lambda: len(sending_processes(serve.pid)) == 1, 30, "no sending process")
+        (sending,) = sending_processes(serve.pid)
 
         for n in range(20):
             dovecot.append(TEST_USER, _mail(n))
@@ -141,14 +141,18 @@ def test_serve_sends_email_from_a_process_of_its_own(
 
         # A sending process that dies is started again, and nothing is lost or doubled.
         os.kill(sending, signal.SIGKILL)
-        _wait(lambda: (kids := children(serve.pid)) and kids != [sending], 30, "not restarted")
+        _wait(
+            lambda: (kids := sending_processes(serve.pid)) and kids != [sending],
+            30,
+            "not restarted",
+        )
         for n in range(200, 210):
             dovecot.append(TEST_USER, _mail(n))
         _wait(lambda: len(_answered(smtp_sink)) == 31, 60, "mail after the restart unanswered")
         time.sleep(1.0)  # anything sent twice would arrive now
         answered = _answered(smtp_sink)
         assert len(answered) == 31 and max(answered.values()) == 1
-        (restarted,) = children(serve.pid)
+        (restarted,) = sending_processes(serve.pid)
         status = httpx.get(f"http://127.0.0.1:{port}/api/status", headers=auth).json()
         assert status["sending_processes"] == [
             {"name": "email sending 1", "pid": restarted, "restarts": 1}

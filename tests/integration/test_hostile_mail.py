@@ -192,9 +192,9 @@ def test_a_refused_value_is_quarantined_with_a_reason_free_of_content(
 ) -> None:
     # Without the fitting (as before), PostgreSQL refuses the NUL; SQLite stores it. Either
     # way nothing of the message reaches the reason or the log.
-    import bot.service.pipeline as pipeline_module
+    import bot.service.reading as reading_module  # fitting happens as messages are read
 
-    monkeypatch.setattr(pipeline_module, "fit_inbound", lambda message: message)
+    monkeypatch.setattr(reading_module, "fit_inbound", lambda message: message)
     app, _sender = _app(engine)
     body = f"Please help, {SECRET_WORDS}\x00".encode()
     _store(app, "m1", _mail("m1", b"Help", body))

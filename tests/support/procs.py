@@ -18,3 +18,17 @@ def children(pid: int) -> list[int]:
             if int(fields[1]) == pid and fields[0] != "Z":
                 found.append(int(entry.name))
     return found
+
+
+def command_line(pid: int) -> list[str]:
+    """The process's arguments ([] once it has exited)."""
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return []
+    return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
+
+
+def sending_processes(pid: int) -> list[int]:
+    """`doorstep serve`'s sending processes (`doorstep outbox`), not its forked reader."""
+    return [child for child in children(pid) if "outbox" in command_line(child)]
