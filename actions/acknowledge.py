@@ -275,9 +275,14 @@ class Composer:
                 out[key] = cymraeg.name(value, self.org.welsh_names)
             elif key == "trade":
                 out[key] = cymraeg.trade(value)
-        signposts = values.get("signposts")
-        if isinstance(signposts, list | tuple):
-            out["signposts"] = [self._signpost_cy(str(line)) for line in signposts]
+            elif key == "question":
+                out[key] = cymraeg.question(value)
+            elif key == "staff_name" and value in _OUR_WORDS:
+                out[key] = _OUR_WORDS[value]
+        for key in ("signposts", "advice"):  # our safety advice, line by line
+            lines = values.get(key)
+            if isinstance(lines, list | tuple):
+                out[key] = [self._signpost_cy(str(line)) for line in lines]
         return out
 
     # ---- putting the languages together ----------------------------------------------------
@@ -309,9 +314,20 @@ _OWN_WORDS = ("body", "summary", "note", "reason", "outcome", "answer")
 
 # Values callers pass in our own English words, and names (teams) the Welsh can rename.
 _WELSH_PHRASES = frozenset(
-    {"deadline", "stage1_ack_deadline", "when", "old_when", "back", "preferred", "opening_hours"}
+    {
+        "deadline",
+        "stage1_ack_deadline",
+        "when",
+        "old_when",
+        "back",
+        "preferred",
+        "opening_hours",
+        "within",
+    }
 )
-_WELSH_NAMES = frozenset({"owner_name", "cover_name", "team", "handler_name"})
+_WELSH_NAMES = frozenset({"owner_name", "cover_name", "team", "team_name", "handler_name"})
+# Our own English words a caller may pass for a name it does not know (bot/service/live.py).
+_OUR_WORDS = {"Our officer": "Ein swyddog"}
 
 # The question on the first reply (Welsh Language Standards: ask the preference and record
 # it). Each channel names the way its residents answer: a word by text or email; in the
