@@ -376,7 +376,7 @@ _WELSH_PHRASES = frozenset(
 )
 _WELSH_NAMES = frozenset({"owner_name", "cover_name", "team", "team_name", "handler_name"})
 # Our own English words a caller may pass for a name it does not know (bot/service/live.py).
-_OUR_WORDS = {"Our officer": "Ein swyddog"}
+_OUR_WORDS = {"Our officer": "ein swyddog"}  # after "Mae": never a sentence start
 
 # The question on the first reply (Welsh Language Standards: ask the preference and record
 # it). Each channel names the way its residents answer: a word by text or email; in the
