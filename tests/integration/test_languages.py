@@ -351,3 +351,41 @@ def test_a_later_welsh_chat_line_is_answered_in_welsh(engine: sa.Engine) -> None
         assert later["text"].startswith("Diolch. Rwyf wedi ychwanegu hyn at eich ymholiad")
         assert "Thank you" not in later["text"]
         assert [b["title"] for b in later["buttons"]] == ["Siarad â pherson"]
+
+
+async def test_a_welsh_comment_gets_its_public_reply_in_welsh(engine: sa.Engine) -> None:
+    import httpx
+
+    from bot.web.app import create_app
+    from tests.integration.test_social import Harness
+    from tests.support.fake_social import page_comment, running_fake_social
+
+    with running_fake_social() as fake:
+        harness = Harness(engine, fake, FakeClock(datetime(2026, 11, 30, 10, 0, tzinfo=UTC)))
+        # The same app with the real language detector.
+        harness.app = bootstrap(
+            harness.settings,
+            engine=engine,
+            classifier=DetectingClassifier(),
+            senders=[harness.sender],
+            decoders=harness.app.pipeline.decoders,
+            turn_handlers=harness.app.pipeline.turn_handlers,
+            now=harness.clock,
+            run_migrations=False,
+        )
+        harness.client = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=create_app(harness.app, run_workers=False)),
+            base_url="http://testserver",
+        )
+        try:
+            await harness.meta(page_comment(WELSH_LEAK, "555_9"))
+            await harness.settle()
+            calls = fake.wait_for(2)
+        finally:
+            await harness.client.aclose()
+            await harness.sender.aclose()
+    public = next(c for c in calls if c.path.endswith("/comments")).body["message"]
+    assert public.startswith("Diolch am gysylltu. Rydym wedi anfon neges breifat atoch am hyn.")
+    assert "Thanks for getting in touch." in public  # English below, as for any Welsh message
+    private = next(c for c in calls if c.path.endswith("/messages")).body["message"]["text"]
+    assert private.startswith("Helo Jo, diolch am eich neges.")
