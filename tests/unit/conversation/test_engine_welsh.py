@@ -184,3 +184,13 @@ def test_help_in_welsh() -> None:
     assert "Call us" not in reply.text
     english = help_reply(FakeConversation(), acknowledges=True)
     assert english.text.startswith("Doorstep Housing. Call us on 0300 000 0000")
+
+
+def test_bilingual_help_for_a_landlord_in_wales_is_one_text_of_at_most_three_segments() -> None:
+    from channels.sms import gsm
+
+    conversation = FakeConversation(settings=wales())
+    reply = help_reply(conversation, acknowledges=False, voice=Voice(("en", "cy")))
+    assert reply.text.index("Call us on") < reply.text.index("Ffoniwch ni ar")
+    info = gsm.segment_info(gsm.normalise(reply.text).strip())
+    assert info.encoding == "GSM-7" and info.segments <= 3, info
