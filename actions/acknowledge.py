@@ -26,6 +26,44 @@ OMBUDSMAN_URL = "https://www.housing-ombudsman.org.uk"
 
 
 @dataclass(frozen=True, slots=True)
+class Ombudsman:
+    """The ombudsman a resident can take a complaint to (COMPLAINT), as the letters name it.
+
+    Welsh puts the preposition and article with the name: "â'r Ombwdsmon Tai" but "ag
+    Ombwdsmon Gwasanaethau Cyhoeddus Cymru" (a name ending in "Cymru" takes no article)."""
+
+    name: str  # after "contact" or "ask": "the Housing Ombudsman"
+    url: str
+    phone: str
+    with_cy: str  # after "cysylltu"
+    to_cy: str  # after "gofyn"
+    url_cy: str
+
+
+OMBUDSMEN = {
+    "housing-ombudsman": Ombudsman(
+        name="the Housing Ombudsman",
+        url=OMBUDSMAN_URL,
+        phone="0300 111 3000",
+        with_cy="â'r Ombwdsmon Tai",
+        to_cy="i'r Ombwdsmon Tai",
+        url_cy=OMBUDSMAN_URL,
+    ),
+    # A landlord in Wales (organisation.ombudsman: pspow).
+    "pspow": Ombudsman(
+        name="the Public Services Ombudsman for Wales",
+        url="https://www.ombudsman.wales",
+        phone="0300 790 0203",
+        with_cy="ag Ombwdsmon Gwasanaethau Cyhoeddus Cymru",
+        to_cy="i Ombwdsmon Gwasanaethau Cyhoeddus Cymru",
+        url_cy="https://www.ombwdsmon.cymru",
+    ),
+}
+# The ombudsman's details come from the landlord's setting, whatever a caller passes.
+_OMBUDSMAN_KEYS = frozenset({"ombudsman", "ombudsman_url", "ombudsman_phone"})
+
+
+@dataclass(frozen=True, slots=True)
 class AwayOfficer:
     name: str
     back: date
@@ -75,9 +113,16 @@ class Composer:
             "website": self.org.website,
             "self_service_url": self.org.self_service_url,
             "complaints_url": self.org.complaints_url,
-            "ombudsman_url": OMBUDSMAN_URL,
+            "ombudsman": self.ombudsman.name,
+            "ombudsman_url": self.ombudsman.url,
+            "ombudsman_phone": self.ombudsman.phone,
             "gas_phone": GAS_EMERGENCY,
         }
+
+    @property
+    def ombudsman(self) -> Ombudsman:
+        """organisation.ombudsman; unset, the Housing Ombudsman (start-up warns in Wales)."""
+        return OMBUDSMEN[self.org.ombudsman or "housing-ombudsman"]
 
     def signposts(self, ctx: AckContext) -> list[str]:
         """Where to go now, fitting the topic and urgency (EMERGENCY, AUTO-ACK)."""
@@ -221,6 +266,7 @@ class Composer:
         voice's first language only: their words are said once, and the wrapper is in the
         language the resident is answered in."""
         voice = voice or ENGLISH_ONLY
+        values = {key: value for key, value in values.items() if key not in _OMBUDSMAN_KEYS}
         own_words = any(isinstance(values.get(key), str) and values[key] for key in _OWN_WORDS)
         languages = voice.languages[:1] if own_words else voice.languages
         texts: list[tuple[str, str]] = []
@@ -251,6 +297,9 @@ class Composer:
         org = self.org
         return {
             **self._common(),
+            "ombudsman_with": self.ombudsman.with_cy,
+            "ombudsman_to": self.ombudsman.to_cy,
+            "ombudsman_url": self.ombudsman.url_cy,
             "organisation": org.welsh_name or org.name,
             "opening_hours": org.opening_hours_text_cy or cymraeg.phrase(org.opening_hours_text),
         }
@@ -275,9 +324,14 @@ class Composer:
                 out[key] = cymraeg.name(value, self.org.welsh_names)
             elif key == "trade":
                 out[key] = cymraeg.trade(value)
-        signposts = values.get("signposts")
-        if isinstance(signposts, list | tuple):
-            out["signposts"] = [self._signpost_cy(str(line)) for line in signposts]
+            elif key == "question":
+                out[key] = cymraeg.question(value)
+            elif key == "staff_name" and value in _OUR_WORDS:
+                out[key] = _OUR_WORDS[value]
+        for key in ("signposts", "advice"):  # our safety advice, line by line
+            lines = values.get(key)
+            if isinstance(lines, list | tuple):
+                out[key] = [self._signpost_cy(str(line)) for line in lines]
         return out
 
     # ---- putting the languages together ----------------------------------------------------
@@ -309,9 +363,20 @@ _OWN_WORDS = ("body", "summary", "note", "reason", "outcome", "answer")
 
 # Values callers pass in our own English words, and names (teams) the Welsh can rename.
 _WELSH_PHRASES = frozenset(
-    {"deadline", "stage1_ack_deadline", "when", "old_when", "back", "preferred", "opening_hours"}
+    {
+        "deadline",
+        "stage1_ack_deadline",
+        "when",
+        "old_when",
+        "back",
+        "preferred",
+        "opening_hours",
+        "within",
+    }
 )
-_WELSH_NAMES = frozenset({"owner_name", "cover_name", "team", "handler_name"})
+_WELSH_NAMES = frozenset({"owner_name", "cover_name", "team", "team_name", "handler_name"})
+# Our own English words a caller may pass for a name it does not know (bot/service/live.py).
+_OUR_WORDS = {"Our officer": "ein swyddog"}  # after "Mae": never a sentence start
 
 # The question on the first reply (Welsh Language Standards: ask the preference and record
 # it). Each channel names the way its residents answer: a word by text or email; in the

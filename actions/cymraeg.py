@@ -86,6 +86,7 @@ _SPAN_RE = re.compile(rf"({_TIME}) to ({_TIME})")
 _BETWEEN_RE = re.compile(rf"between ({_TIME}) and ({_TIME})")
 _DAY_RANGE_RE = re.compile(rf"\b({_DAY}) to ({_DAY})")
 _LONE_DAY_RE = re.compile(rf"\b({_DAY})s?\b")
+_MINUTES_RE = re.compile(r"\b(\d+) minutes?\b")  # "3 minutes": how long a live chat waits
 
 
 def _day_cy(english: str) -> str:
@@ -120,6 +121,8 @@ def phrase(text: str) -> str:
     # "dydd Llun i ddydd Gwener": after "i" the day takes the soft mutation.
     text = _DAY_RANGE_RE.sub(lambda m: f"dydd {_day_cy(m[1])} i ddydd {_day_cy(m[2])}", text)
     text = _LONE_DAY_RE.sub(lambda m: f"dydd {_day_cy(m[1])}", text)
+    # "munud" keeps its singular form after a number ("3 munud").
+    text = _MINUTES_RE.sub(lambda m: f"{m[1]} munud", text)
     return _SPAN_RE.sub(lambda m: f"{_time_cy(m[1])} i {_time_cy(m[2])}", text)
 
 
@@ -209,6 +212,34 @@ def safety_line(english: str, *, gas_phone: str) -> str:
     if "police on 101" in english:
         return "I roi gwybod am drosedd nad yw'n argyfwng, ffoniwch yr heddlu ar 101."
     return english
+
+
+# The safety questions bot/nlu asks when a message may be an emergency (`Classification.ask`,
+# bot/nlu/rules.py and spacy_classifier.UNSURE_QUESTION), in Welsh. Matched by their exact
+# English words: a question not listed here is left in English (better than no question).
+QUESTIONS = {
+    "Is it the only toilet in your home?": "Ai dyma'r unig doiled yn eich cartref?",
+    "Is anyone stuck in the lift, or unable to use the stairs?": (
+        "Oes unrhyw un yn sownd yn y lifft, neu'n methu defnyddio'r grisiau?"
+    ),
+    "Is anyone at home elderly, disabled, pregnant, very young or unwell?": (
+        "Oes unrhyw un yn y cartref sy'n oedrannus, yn anabl, yn feichiog, yn ifanc iawn neu'n sâl?"
+    ),
+    "Does it affect medical equipment, the cooker or the fridge, or every light?": (
+        "Ydy hyn yn effeithio ar offer meddygol, y popty neu'r oergell, neu bob golau?"
+    ),
+    "Is water near lights or sockets, or can you not stop it?": (
+        "Oes dŵr ger goleuadau neu socedi, neu ydych chi'n methu ei atal?"
+    ),
+    "Is anyone in danger now, or is water near lights or sockets?": (
+        "Oes unrhyw un mewn perygl nawr, neu oes dŵr ger goleuadau neu socedi?"
+    ),
+}
+
+
+def question(english: str) -> str:
+    """The Welsh for one of the classifier's safety questions (the English if unknown)."""
+    return QUESTIONS.get(" ".join(english.split()), english)
 
 
 def emergency_repair_line(phone: str) -> str:

@@ -61,6 +61,10 @@ class Organisation(_Model):
     # Team and officer-facing names in Welsh, by their English name: {"Repairs team": "y tîm
     # Atgyweirio"}. Common team names are known already (actions/cymraeg.py).
     welsh_names: dict[str, str] = Field(default_factory=dict)
+    # COMPLAINT: the ombudsman the complaints letters name. `housing-ombudsman` (England) or
+    # `pspow` (the Public Services Ombudsman for Wales). Unset: the Housing Ombudsman, and a
+    # landlord with `cy` in `languages` is warned at start (bot/cli/startup.py).
+    ombudsman: Literal["housing-ombudsman", "pspow"] | None = None
 
     @field_validator("languages")
     @classmethod

@@ -97,6 +97,11 @@ def configuration_gaps(settings: Settings, configured: set[str]) -> list[str]:
         gaps.append("SMS is off (sms.enabled): texts are neither received nor sent.")
     if not settings.email.mailboxes:
         gaps.append("no mailbox to watch (email.mailboxes or DOORSTEP_IMAP_HOST).")
+    if "cy" in org.languages and org.ombudsman is None:
+        gaps.append(
+            "organisation.ombudsman not set: complaints letters name the Housing Ombudsman "
+            "(England). A landlord in Wales sets ombudsman: pspow (docs/cymraeg.md)."
+        )
     return gaps
 
 

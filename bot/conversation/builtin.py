@@ -20,11 +20,13 @@ from datetime import datetime
 
 from actions.acknowledge import AckContext, without_repeats
 from actions.handoff import handoff_policy
+from actions.languages import Voice
 from actions.wording import deadline_in_words
 from bot.conversation.answers import landlord_answer
-from bot.conversation.engine import PERSON_BUTTON, Button, Reply, Turn, wants_person
+from bot.conversation.engine import Button, Reply, Turn, wants_person
 from bot.domain.interaction import Interaction
 from bot.domain.model import Channel
+from bot.service.language import language_buttons, person_button, voice_for_turn
 from sla import Clock
 
 # Clocks that are about acknowledging, not answering: not the deadline we tell the resident.
@@ -53,16 +55,21 @@ class BuiltInEngine:
             )  # fmt: skip
         assert turn.interaction_id is not None
         composer = turn.conversation.composer
+        asking = voice_for_turn(turn, first=True)  # as the acknowledgement was written
+        voice = asking.without_offer()
         buttons: tuple[Button, ...] = ()
         if wants_person(turn.message.body, turn.classification):
-            extra = self._handoff(turn, turn.interaction_id)
+            extra = self._handoff(turn, turn.interaction_id, voice)
         elif turn.office_open:
-            extra = composer.render("chat_offer.txt.j2", channel="webchat")
-            buttons = (PERSON_BUTTON,)
+            extra = composer.render("chat_offer.txt.j2", channel="webchat", voice=voice)
+            # The language question's buttons stay beside "Talk to a person" (Welsh
+            # Language Standards: ask the preference on the first reply).
+            buttons = (*language_buttons(asking), person_button(voice))
         else:
             extra = composer.render(
                 "chat_closed.txt.j2",
                 channel="webchat",
+                voice=voice,
                 emergency_phone=turn.conversation.settings.organisation.emergency_phone,
                 # The acknowledgement's signposts may already give the emergency line.
                 emergency_given=turn.conversation.settings.organisation.emergency_phone in ack_body,
@@ -79,9 +86,12 @@ class BuiltInEngine:
     # ---- later chat messages ---------------------------------------------------------------
 
     def _follow_up(self, turn: Turn, interaction_id: int) -> Reply:
+        voice = voice_for_turn(turn)
         if wants_person(turn.message.body, turn.classification):
             return Reply(
-                self._handoff(turn, interaction_id), kind="handoff", template="chat_handoff.txt.j2"
+                self._handoff(turn, interaction_id, voice),
+                kind="handoff",
+                template="chat_handoff.txt.j2",
             )
         conversation = turn.conversation
         case = conversation.interactions.get(interaction_id)
@@ -107,6 +117,7 @@ class BuiltInEngine:
         text = conversation.composer.render(
             "chat_follow_up.txt.j2",
             channel="webchat",
+            voice=voice,
             reference=case.reference,
             owner_name=conversation.owner_name(case),
             deadline=deadline_in_words(reply_deadline(turn, case), now=turn.now),
@@ -116,14 +127,14 @@ class BuiltInEngine:
         offer = turn.office_open and not conversation.handoff_requested(interaction_id)
         return Reply(
             text,
-            buttons=(PERSON_BUTTON,) if offer else (),
+            buttons=(person_button(voice),) if offer else (),
             template="chat_follow_up.txt.j2",
             urgent=turn.pressing,
         )
 
     # ---- HANDOFF ---------------------------------------------------------------------------
 
-    def _handoff(self, turn: Turn, interaction_id: int) -> str:
+    def _handoff(self, turn: Turn, interaction_id: int, voice: Voice) -> str:
         """The interaction waits for a person in its team; the team's hand-off clock runs
         unless one already does (a chat enquiry starts it when it is opened)."""
         conversation = turn.conversation
@@ -145,6 +156,7 @@ class BuiltInEngine:
         return conversation.composer.render(
             "chat_handoff.txt.j2",
             channel="webchat",
+            voice=voice,
             reference=case.reference,
             owner_name=conversation.owner_name(case),
             deadline=deadline_in_words(due_at, now=turn.now),

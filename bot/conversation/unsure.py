@@ -24,17 +24,17 @@ from typing import Literal
 
 from actions.wording import deadline_in_words
 from bot.conversation.builtin import reply_deadline
-from bot.conversation.engine import Button, ConversationEngine, Reply, Turn, wants_person
+from bot.conversation.engine import ConversationEngine, Reply, Turn, wants_person
 from bot.domain.interaction import Interaction, Settlement
 from bot.domain.model import Channel, Topic, Urgency
 from bot.domain.promises import plan_for
 from bot.domain.safety import what_to_do_now
+from bot.service.language import answer_buttons, voice_for_turn
 from sla.clock import SUPERSEDED
 
 Verdict = Literal["yes", "no", "unclear"]
 
 ASKED_ON = (Channel.WEBCHAT, Channel.SMS)
-_BUTTONS = (Button("Yes", "Yes"), Button("No", "No"))
 
 # English and Welsh (ie, ydy, ydw, oes / na, nac ydy, naddo): the first word decides.
 _YES = frozenset(
@@ -115,12 +115,14 @@ class AskWhenUnsure:
 
     def _question(self, turn: Turn, question: str) -> Reply:
         channel = turn.message.channel
+        # bot.nlu words the question in English; the Welsh template puts it into Welsh.
+        voice = voice_for_turn(turn)
         return Reply(
             turn.conversation.composer.render(
-                "safety_question.txt.j2", channel=channel.value, question=question
+                "safety_question.txt.j2", channel=channel.value, voice=voice, question=question
             ),
             kind="question",
-            buttons=_BUTTONS if channel is Channel.WEBCHAT else (),
+            buttons=answer_buttons(voice) if channel is Channel.WEBCHAT else (),
             template="safety_question.txt.j2",
             urgent=True,  # the answer may be an emergency: never held for quiet hours
         )
@@ -141,6 +143,7 @@ class AskWhenUnsure:
             conversation.composer.render(
                 "safety_answer.txt.j2",
                 channel=turn.message.channel.value,
+                voice=voice_for_turn(turn),
                 verdict=said,
                 advice=what_to_do_now(hazards, signposts),
                 reference=case.reference,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import sqlalchemy as sa
 
@@ -25,13 +25,16 @@ from actions.languages import (
     choose_voice,
     language_choice,
 )
+from bot.conversation.engine import PERSON_BUTTON, Button
 from bot.domain.model import Channel, InboundMessage, OutboundMessage
 from bot.service.outbound import enqueue_reply
 from bot.settings import Organisation
 from bot.storage import tables as t
+from bot.storage.interactions import SqlInteractions
 from bot.storage.repository import UnitOfWork, idempotency_key
 
 if TYPE_CHECKING:
+    from bot.conversation.engine import Conversation, Turn
     from bot.service.pipeline import Outcome, Pipeline
 
 _ENOUGH_WORDS = 4
@@ -65,11 +68,20 @@ def interaction_contact(conn: sa.Connection, interaction_id: int) -> int | None:
     return int(found) if found is not None else None
 
 
+def reliable(language: str | None, text: str) -> str | None:
+    """The detected language of `text`, unless the message is too short to tell: the
+    detector says English for "ok" and "diolch" alike, so a short English guess is none."""
+    if not language or (language == ENGLISH and len(text.split()) < _ENOUGH_WORDS):
+        return None
+    return language
+
+
 def note_detected(conn: sa.Connection, contact_id: int, language: str | None, text: str) -> None:
     """Keep the language a message was written in, unless someone chose one. English is
     kept too (a Welsh guess must not outlive English letters), but not from a message too
-    short to tell: the detector says English for "ok" and "diolch" alike."""
-    if not language or (language == ENGLISH and len(text.split()) < _ENOUGH_WORDS):
+    short to tell (`reliable`)."""
+    language = reliable(language, text)
+    if language is None:
         return
     c = t.contacts.c
     conn.execute(
@@ -117,7 +129,95 @@ def voice_for_interaction(conn: sa.Connection, org: Organisation, interaction_id
     return voice_for(org, stored)
 
 
+def voice_for_message(
+    conn: sa.Connection,
+    org: Organisation,
+    interaction_id: int | None,
+    *,
+    detected: str | None,
+    text: str,
+    first: bool = False,
+) -> Voice:
+    """For the answer to a resident's message on a case (an SMS HELP reply, a public reply
+    to a comment): the contact's stored language, else the message's own (when it can tell)."""
+    contact_id = interaction_contact(conn, interaction_id) if interaction_id is not None else None
+    stored = contact_language(conn, contact_id) if contact_id is not None else UNKNOWN
+    return voice_for(org, stored, detected=reliable(detected, text), first=first)
+
+
+# ---- the conversation engine's turns ----------------------------------------------------
+
+
+@runtime_checkable
+class KnowsContactLanguage(Protocol):
+    """A conversation port that can say what its contact's language is (the unit tier's
+    fake; the SQL port is read through its repository's unit of work)."""
+
+    def contact_language(self, interaction_id: int) -> ContactLanguage: ...
+
+
+def conversation_language(conversation: Conversation, interaction_id: int) -> ContactLanguage:
+    """The stored language of the contact a conversation is with. The pipeline has noted
+    this message's language on the contact already, so a later line follows it."""
+    if isinstance(conversation, KnowsContactLanguage):
+        return conversation.contact_language(interaction_id)
+    repository = conversation.interactions
+    if isinstance(repository, SqlInteractions):
+        conn = repository.uow.conn
+        contact_id = interaction_contact(conn, interaction_id)
+        return contact_language(conn, contact_id) if contact_id is not None else UNKNOWN
+    return UNKNOWN
+
+
+def voice_for_turn(turn: Turn, *, first: bool = False) -> Voice:
+    """The voice for what an engine says in a turn: the contact's choice, else the language
+    of this message (a Welsh message is answered in Welsh), else the landlord's default.
+    `first`: the acknowledgement of a new enquiry, which asks the preference."""
+    stored = (
+        conversation_language(turn.conversation, turn.interaction_id)
+        if turn.interaction_id is not None
+        else UNKNOWN
+    )
+    found = turn.classification
+    detected = reliable(found.language, turn.message.body) if found is not None else None
+    return voice_for(
+        turn.conversation.settings.organisation, stored, detected=detected, first=first
+    )
+
+
+def in_voice(voice: Voice, english: str, welsh: str) -> str:
+    """A button's title in the voice's languages, in its order ("Ie / Yes")."""
+    words = {WELSH: welsh, ENGLISH: english}
+    return " / ".join(dict.fromkeys(words.get(language, english) for language in voice.languages))
+
+
+def person_button(voice: Voice) -> Button:
+    """HANDOFF's button, titled in the resident's language; it sends the same payload
+    (`wants_person` reads the payload, never the title)."""
+    return Button(in_voice(voice, PERSON_BUTTON.title, "Siarad â pherson"), PERSON_BUTTON.payload)
+
+
+def language_buttons(voice: Voice) -> tuple[Button, ...]:
+    """The web chat's CYMRAEG / ENGLISH buttons while the preference is asked for."""
+    if not voice.offer:
+        return ()
+    return tuple(Button(title, payload) for title, payload in CHOICE_BUTTONS)
+
+
+def answer_buttons(voice: Voice) -> tuple[Button, ...]:
+    """Yes and No for the safety question; each sends the word in the voice's first
+    language ("Ie" / "Na" are read as yes / no, bot/conversation/unsure.py)."""
+    words = (("Yes", "Ie"), ("No", "Na"))
+    return tuple(
+        Button(in_voice(voice, en, cy), cy if voice.primary == WELSH else en) for en, cy in words
+    )
+
+
 # ---- the resident's answer to the language question ---------------------------------------
+
+
+# The web chat's two language buttons (title, the word each sends as if typed).
+CHOICE_BUTTONS = (("Cymraeg", "CYMRAEG"), ("English", "ENGLISH"))
 
 
 def is_choice(msg: InboundMessage) -> bool:
@@ -128,10 +228,7 @@ def choice_buttons(channel: str, voice: Voice) -> dict[str, str]:
     """Web chat: the question as two buttons (each sends its word, as if typed)."""
     if channel != "webchat" or not voice.offer:
         return {}
-    buttons = [
-        {"title": "Cymraeg", "payload": "CYMRAEG"},
-        {"title": "English", "payload": "ENGLISH"},
-    ]
+    buttons = [{"title": title, "payload": payload} for title, payload in CHOICE_BUTTONS]
     return {"buttons": json.dumps(buttons)}
 
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
+from actions.languages import Voice
 from bot.conversation.engine import Reply
 from bot.domain.interaction import ClockRules, settlements_on_close
 from bot.domain.model import OutboundMessage
@@ -44,6 +45,7 @@ def handle_keywords(turn: Turn, conversation: Conversation) -> list[Reply] | Non
     Rasa): HELP / INFO, a YES that opted the number back in, and answers to our appointment
     texts (YES / NO / a new day). None when the text is none of them."""
     from actions.appointments import handle_reply
+    from bot.service.language import voice_for_message  # it sends through this module
 
     msg = turn.message
     now: datetime = turn.pipeline.now()
@@ -53,7 +55,15 @@ def handle_keywords(turn: Turn, conversation: Conversation) -> list[Reply] | Non
             close_interaction(
                 turn.uow, turn.pipeline.clocks, turn.outcome.interaction_id, now, "answered HELP"
             )
-        return [help_reply(conversation, acknowledges=new)]
+        found = turn.classification
+        voice = voice_for_message(
+            turn.uow.conn,
+            conversation.settings.organisation,
+            turn.outcome.interaction_id,
+            detected=found.language if found is not None else None,
+            text=msg.body,
+        )
+        return [help_reply(conversation, acknowledges=new, voice=voice)]
     if single_word(msg.body) == "YES" and _opted_in_by(turn.uow, msg.external_id):
         if new:
             close_interaction(
@@ -65,11 +75,15 @@ def handle_keywords(turn: Turn, conversation: Conversation) -> list[Reply] | Non
     return [] if handle_reply(turn) else None
 
 
-def help_reply(conversation: Conversation, *, acknowledges: bool) -> Reply:
-    """HELP / INFO: who we are and how to reach us, at once (the resident is asking now)."""
+def help_reply(
+    conversation: Conversation, *, acknowledges: bool, voice: Voice | None = None
+) -> Reply:
+    """HELP / INFO: who we are and how to reach us, at once (the resident is asking now), in
+    the contact's language (`voice`; English when not given)."""
     body = conversation.composer.render(
         "sms_help.txt.j2",
         channel="sms",
+        voice=voice,
         emergency_phone=conversation.settings.organisation.emergency_phone,
     )
     return Reply(

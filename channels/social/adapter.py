@@ -15,6 +15,7 @@ from channels.social import events
 from channels.social.moderation import abusive_pattern, is_abusive
 
 if TYPE_CHECKING:
+    from actions.languages import Voice
     from bot.conversation.engine import Conversation, Reply
     from bot.service.pipeline import Turn
     from bot.settings import Settings
@@ -130,6 +131,7 @@ class CommentStep:
         public = turn.pipeline.composer.render(
             "social_public_reply.txt.j2",
             channel="social",
+            voice=self._public_voice(turn),
             signposts=signposts,
             private_reply=private,
         )
@@ -155,6 +157,23 @@ class CommentStep:
             {"comment_id": comment_id, "post_id": msg.meta.get("post_id"), "platform": platform},
         )
         return []
+
+    @staticmethod
+    def _public_voice(turn: Turn) -> Voice:
+        """The commenter's language (a Welsh comment is answered in Welsh), as their other
+        messages are; in public, no interpreter line: it would say more than the comment did."""
+        from actions.languages import Voice
+        from bot.service.language import voice_for_message
+
+        found = turn.classification
+        voice = voice_for_message(
+            turn.uow.conn,
+            turn.pipeline.settings.organisation,
+            turn.outcome.interaction_id,
+            detected=found.language if found is not None else None,
+            text=turn.message.body,
+        )
+        return Voice(voice.languages)
 
     @staticmethod
     def _signposts(turn: Turn) -> list[str]:

@@ -272,3 +272,120 @@ async def test_staff_change_the_language_and_the_next_message_follows(engine: sa
                 sa.text("SELECT action FROM staff_audit WHERE action = 'language_changed'")
             ).all()
         assert len(audit) == 1
+
+
+# ---- the later lines, HELP and public replies follow the contact's language ---------------
+
+
+def _conversing_app(engine: sa.Engine, settings: Settings, clock: FakeClock) -> App:
+    from channels import registry
+
+    return bootstrap(
+        settings,
+        engine=engine,
+        classifier=DetectingClassifier(),
+        senders=[CollectingSender(c) for c in (Channel.EMAIL, Channel.SMS, Channel.WEBCHAT)],
+        decoders={c: json_decoder for c in Channel},
+        turn_handlers={
+            c: registry.turn_handler(c, settings) for c in (Channel.SMS, Channel.WEBCHAT)
+        },
+        now=clock,
+        run_migrations=False,
+    )
+
+
+def test_help_is_answered_in_the_welsh_a_resident_chose(engine: sa.Engine) -> None:
+    clock = FakeClock(MONDAY_10)
+    app = _conversing_app(engine, _settings(), clock)
+    phone = "+447700900123"
+    deliver(app, "s1", channel="sms", **{"from": phone}, body=WELSH_LEAK)
+    app.pipeline.process_pending()
+    clock.advance(minutes=5)
+    deliver(app, "s2", channel="sms", **{"from": phone}, body="CYMRAEG", at=clock().isoformat())
+    app.pipeline.process_pending()
+    clock.advance(days=2)
+    deliver(app, "s3", channel="sms", **{"from": phone}, body="HELP", at=clock().isoformat())
+    app.pipeline.process_pending()
+    help_text = _sent(app, Channel.SMS)[-1]
+    assert help_text.startswith("Cartrefi Cwm. Ffoniwch ni ar 0300 000 0000")
+    assert "Anfonwch STOP i atal ein negeseuon." in help_text
+    assert "Call us" not in help_text
+
+
+def test_help_from_a_new_number_for_a_landlord_in_england_stays_english(engine: sa.Engine) -> None:
+    app = _conversing_app(engine, _settings(), FakeClock(MONDAY_10))
+    deliver(app, "s1", channel="sms", **{"from": "+447700900124"}, body="HELP")
+    app.pipeline.process_pending()
+    (help_text,) = _sent(app, Channel.SMS)
+    assert help_text.startswith("Cartrefi Cwm. Call us on") and "Ffoniwch" not in help_text
+
+
+def test_a_later_welsh_chat_line_is_answered_in_welsh(engine: sa.Engine) -> None:
+    from channels import registry
+    from channels.webchat.adapter import WebchatSender, decode
+    from tests.integration.test_webchat import chat
+    from tests.support.browser import office_hours_clock
+
+    settings = _settings(languages=["cy", "en"])
+    app = bootstrap(
+        settings,
+        engine=engine,
+        classifier=DetectingClassifier(),
+        senders=[WebchatSender(), CollectingSender(Channel.EMAIL), CollectingSender(Channel.SMS)],
+        decoders={Channel.WEBCHAT: decode},
+        turn_handlers={Channel.WEBCHAT: registry.turn_handler(Channel.WEBCHAT, settings)},
+        now=office_hours_clock(settings),
+        run_migrations=False,
+    )
+    with chat(app) as c:
+        c.hello()
+        c.say("m1", "My boiler is broken and there is no heating at all")
+        first = c.reply()
+        # In office hours, a landlord in Wales: the language buttons beside a person.
+        payloads = [b["payload"] for b in first["buttons"]]
+        assert payloads[:2] == ["CYMRAEG", "ENGLISH"] and len(payloads) == 3
+        c.say("m2", "CYMRAEG")
+        c.reply()
+        c.say("m3", "ok diolch")  # too short to detect: the choice decides
+        later = c.reply()
+        assert later["text"].startswith("Diolch. Rwyf wedi ychwanegu hyn at eich ymholiad")
+        assert "Thank you" not in later["text"]
+        assert [b["title"] for b in later["buttons"]] == ["Siarad â pherson"]
+
+
+async def test_a_welsh_comment_gets_its_public_reply_in_welsh(engine: sa.Engine) -> None:
+    import httpx
+
+    from bot.web.app import create_app
+    from tests.integration.test_social import Harness
+    from tests.support.fake_social import page_comment, running_fake_social
+
+    with running_fake_social() as fake:
+        harness = Harness(engine, fake, FakeClock(datetime(2026, 11, 30, 10, 0, tzinfo=UTC)))
+        # The same app with the real language detector.
+        harness.app = bootstrap(
+            harness.settings,
+            engine=engine,
+            classifier=DetectingClassifier(),
+            senders=[harness.sender],
+            decoders=harness.app.pipeline.decoders,
+            turn_handlers=harness.app.pipeline.turn_handlers,
+            now=harness.clock,
+            run_migrations=False,
+        )
+        harness.client = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=create_app(harness.app, run_workers=False)),
+            base_url="http://testserver",
+        )
+        try:
+            await harness.meta(page_comment(WELSH_LEAK, "555_9"))
+            await harness.settle()
+            calls = fake.wait_for(2)
+        finally:
+            await harness.client.aclose()
+            await harness.sender.aclose()
+    public = next(c for c in calls if c.path.endswith("/comments")).body["message"]
+    assert public.startswith("Diolch am gysylltu. Rydym wedi anfon neges breifat atoch am hyn.")
+    assert "Thanks for getting in touch." in public  # English below, as for any Welsh message
+    private = next(c for c in calls if c.path.endswith("/messages")).body["message"]["text"]
+    assert private.startswith("Helo Jo, diolch am eich neges.")

@@ -109,6 +109,18 @@ SAMPLES: dict[str, object] = {
     "stage": 1,
     "topic": "repair",
     "urgency": "routine",
+    # Live chat (bot/service/live.py) and the safety question (bot/conversation/unsure.py).
+    "team_name": "the Repairs team",
+    "left": False,
+    "ahead": 2,
+    "within": "3 minutes",
+    "emergency": True,
+    "question": "Is water near lights or sockets, or can you not stop it?",
+    "verdict": "yes",
+    "advice": [
+        "Keep away from water near lights, sockets or wires. If it is safe, switch off the "
+        "power at the consumer unit (fuse box)."
+    ],
 }
 
 
