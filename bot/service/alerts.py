@@ -36,8 +36,7 @@ from bot.settings import Settings
 from bot.storage import tables as t
 from bot.storage import tables_probe as tp
 from bot.storage.repository import UnitOfWork, idempotency_key
-from sla import Calendar, Policy
-from sla.due_soon import BREACHED, DUE_SOON, attention_state
+from sla.due_soon import BREACHED, DUE_SOON
 
 log = logging.getLogger(__name__)
 

@@ -164,14 +164,12 @@ def test_the_first_keys_still_work_as_aliases(tmp_path: Path, old: str) -> None:
 
 
 def test_keys_that_disagree_are_refused(tmp_path: Path) -> None:
-    with pytest.raises(SettingsError, match="due soon is one setting, sla.due_soon_fraction"):
-        _settings(
-            tmp_path, "  sla: {due_soon_fraction: 0.2}\n  alerts: {due_soon_fraction: 0.5}\n"
-        )
+    with pytest.raises(SettingsError, match=r"due soon is one setting, sla\.due_soon_fraction"):
+        _settings(tmp_path, "  sla: {due_soon_fraction: 0.2}\n  alerts: {due_soon_fraction: 0.5}\n")
 
 
 def test_the_old_half_day_key_names_its_replacement(tmp_path: Path) -> None:
-    with pytest.raises(SettingsError, match="replaced by sla.due_soon_fraction"):
+    with pytest.raises(SettingsError, match=r"replaced by sla\.due_soon_fraction"):
         _settings(tmp_path, "  sla: {warn_fraction: 0.5}\n")
 
 
