@@ -19,8 +19,8 @@ from bot.errors import NotFoundError
 from bot.storage import tables as t
 from bot.storage.interactions import SqlInteractions, clock_from_row
 from bot.storage.repository import UnitOfWork
-from sla import Calendar, Clock, Policy
-from sla.due_soon import attention_state, due_soon_until
+from sla import Calendar, Clock, ClockState, Policy
+from sla.due_soon import DUE_SOON, attention_state, due_soon_until
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +94,17 @@ class ClockService:
             fraction=fraction,
             calendar=self.calendar,
         )
+
+    def state(self, clock: Clock, now: datetime, fraction: float) -> ClockState:
+        """A stored clock's state with "due soon" under the one rule, whatever warning time
+        it was stored with (a clock started before the rule keeps its old one)."""
+        stored = clock.state(now)
+        if stored not in (ClockState.RUNNING, ClockState.DUE_SOON):
+            return stored
+        soon = self.attention_state(
+            clock.policy, due_at=clock.due_at, warn_at=clock.warn_at, now=now, fraction=fraction
+        )
+        return ClockState.DUE_SOON if soon == DUE_SOON else ClockState.RUNNING
 
     # ---- reads ---------------------------------------------------------------------------
 

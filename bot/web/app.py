@@ -156,13 +156,7 @@ def create_app(
                 "interaction_id": s.interaction_id,
                 "policy": s.clock.policy,
                 "due_at": s.clock.due_at.isoformat(),
-                "state": app.clocks.attention_state(
-                    s.clock.policy,
-                    due_at=s.clock.due_at,
-                    warn_at=s.clock.warn_at,
-                    now=now,
-                    fraction=fraction,
-                ),
+                "state": app.clocks.state(s.clock, now, fraction).value,
             }
             for s in found
         ]
@@ -202,7 +196,9 @@ def create_app(
                 {
                     "policy": s.clock.policy,
                     "due_at": s.clock.due_at.isoformat(),
-                    "state": s.clock.state(now).value,
+                    "state": app.clocks.state(
+                        s.clock, now, app.settings.sla.due_soon_fraction
+                    ).value,
                     "outcome": s.clock.outcome,
                 }
                 for s in clocks

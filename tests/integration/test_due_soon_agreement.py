@@ -158,7 +158,7 @@ def test_every_reader_says_the_same_about_the_same_clocks(
         with engine.begin() as conn:
             _, secret = add_token(conn, name="agreement", scope="read", now=NOW)
 
-        async def api() -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        async def api() -> tuple[list[dict[str, Any]], dict[str, Any], dict[int, str]]:
             transport = httpx.ASGITransport(app=create_app(app, run_workers=False))
             headers = {"Authorization": f"Bearer {secret}"}
             async with httpx.AsyncClient(
@@ -166,10 +166,17 @@ def test_every_reader_says_the_same_about_the_same_clocks(
             ) as client:
                 attention = await client.get("/api/clocks/attention")
                 status = await client.get("/api/status")
+                each = {}
+                for n in range(1, len(CLOCKS) + 1):  # one case at a time
+                    case = await client.get(f"/api/interactions/DS-2026-{n:06d}")
+                    assert case.status_code == 200
+                    each[n] = case.json()["clocks"][0]["state"]
             assert attention.status_code == 200 and status.status_code == 200
-            return attention.json(), status.json()
+            return attention.json(), status.json(), each
 
-        attention, status = asyncio.run(api())
+        attention, status, each = asyncio.run(api())
+        assert {k: v for k, v in each.items() if v in ("due_soon", "breached")} == EXPECTED
+        assert each[8] == "paused" and each[2] == "running"
         assert {item["interaction_id"]: item["state"] for item in attention} == EXPECTED
         assert status["clocks"] == {"breached": 1, "due_soon": 4}
         assert status["alerts"] == {"due_soon": 4, "breached": 1}
