@@ -92,7 +92,9 @@ def build_calendar(settings: Settings) -> Calendar:
 
 def build_policies(settings: Settings) -> dict[str, Policy]:
     try:
-        return load_policies(settings.sla.policies, warn_fraction=settings.sla.warn_fraction)
+        return load_policies(
+            settings.sla.policies, due_soon_fraction=settings.sla.due_soon_fraction
+        )
     except SlaConfigError as exc:
         raise SettingsError(str(exc)) from exc
 

@@ -243,8 +243,24 @@ class SlaSettings(_Model):
     office_hours: dict[str, str] = Field(default_factory=dict)  # {"mon": "08:30-17:15", ...}
     closures: list[date] = Field(default_factory=list)
     bank_holidays_file: Path | None = None
-    warn_fraction: float = 0.5  # of a working day, for "due soon"
+    # "Due soon" everywhere (queue, case page, alerts, API, `sla report`, the warning time
+    # stored on a new clock) is the last this share of each promise's own length: 0.2 is
+    # the last 4 of 20 working days, the last 4 h 48 min of Awaab's Law's 24 hours (issue
+    # 18; sla/due_soon.py). 1 means due soon from the start.
+    due_soon_fraction: float = Field(default=0.2, gt=0, le=1)
     policies: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _replaced_keys(cls, data: Any) -> Any:
+        # Half a working day before every deadline meant something else: a value kept from
+        # an old config would be silently wrong, so name its replacement instead.
+        if isinstance(data, dict) and "warn_fraction" in data:
+            raise ValueError(
+                "sla.warn_fraction (a share of a working day) was replaced by "
+                "sla.due_soon_fraction (a share of each promise, e.g. 0.2 for the last 20 %)"
+            )
+        return data
 
 
 class Nlu(_Model):
@@ -409,9 +425,8 @@ class Dashboard(_Model):
     # TOTP second factor: always required for admins; this requires it for everyone.
     totp_required_for_all: bool = False
     page_size: int = 50  # queue rows per page
-    # "Due soon" in the queue begins when this share of a promise's own length is left: 0.2
-    # is the last 2 of 10 working days, the last 4.8 of Awaab's Law's 24 hours (issue 18).
-    due_soon_fraction: float = Field(default=0.2, gt=0, le=1)
+    # Deprecated alias of sla.due_soon_fraction (read nowhere else; Settings moves it).
+    due_soon_fraction: float | None = Field(default=None, gt=0, le=1)
     complaints_team: str = "complaints"  # team id notified of complaints (its email too)
     # COMPLAINT: the most an answer may be put back in total, in working days, when the
     # sla policy does not say (Complaint Handling Code 2024: stage 1 10, stage 2 20).
@@ -581,8 +596,8 @@ class Alerts(_Model):
     in the dashboard when a promise is due soon or breached, and a daily digest."""
 
     enabled: bool = True
-    # "Due soon" is the last part of each promise's own time: 0.2 = its last 20 %.
-    due_soon_fraction: float = Field(default=0.2, gt=0, lt=1)
+    # Deprecated alias of sla.due_soon_fraction (read nowhere else; Settings moves it).
+    due_soon_fraction: float | None = Field(default=None, gt=0, le=1)
     every_minutes: float = Field(default=5.0, gt=0)
     digest: bool = True
     digest_time: str = "08:00"  # local time (`timezone`), on working days
@@ -726,6 +741,29 @@ class Settings(BaseSettings):
                 name = "EMAIL_INTAKE" if key == "intake" else f"OAUTH_{key.upper()}"
                 return ValueError(f"DOORSTEP_{name}: {text.split(':', 1)[1].strip()}")
         return ValueError(text)
+
+    @model_validator(mode="after")
+    def _one_due_soon_setting(self) -> Settings:
+        """dashboard.due_soon_fraction and alerts.due_soon_fraction came first: they still
+        set sla.due_soon_fraction, unless it is set itself, and must not disagree."""
+        given = {
+            key: value
+            for key, value in (
+                ("dashboard.due_soon_fraction", self.dashboard.due_soon_fraction),
+                ("alerts.due_soon_fraction", self.alerts.due_soon_fraction),
+            )
+            if value is not None
+        }
+        if "due_soon_fraction" in self.sla.model_fields_set:
+            given = {"sla.due_soon_fraction": self.sla.due_soon_fraction, **given}
+        if len(set(given.values())) > 1:
+            raise ValueError(
+                "due soon is one setting, sla.due_soon_fraction, but "
+                + " and ".join(f"{k} is {v}" for k, v in given.items())
+            )
+        if given:
+            self.sla.due_soon_fraction = next(iter(given.values()))
+        return self
 
     @model_validator(mode="after")
     def _apply_flat_email_settings(self) -> Settings:

@@ -28,6 +28,7 @@ from enum import StrEnum
 from typing import Any
 
 from sla.calendar import LONDON, Calendar, to_london, to_utc
+from sla.due_soon import DEFAULT_DUE_SOON_FRACTION, check_fraction, due_soon_from
 from sla.errors import SlaConfigError, SlaError
 
 
@@ -53,8 +54,10 @@ class Policy:
       allows 10 working days at stage 1); 0 means no extension.
     - starts_from: what starts the clock, for people reading the policy list ("receipt",
       "acknowledgement", "escalation", "completed job", "investigation").
-    - warn_fraction: "due soon" begins when this fraction of a working day is left (working
-      day policies) or this fraction of the target, at most a day (elapsed policies).
+    - due_soon_fraction: "due soon" is the last this share of the promise (sla/due_soon.py).
+      It is one setting for every promise (`sla.due_soon_fraction`), which `load_policies`
+      copies here so that a new clock's stored warning time follows it; a policy cannot
+      have its own.
     """
 
     name: str
@@ -64,7 +67,7 @@ class Policy:
     unit: Unit = Unit.WORKING_DAYS
     max_extension: int = 0
     starts_from: str = "receipt"
-    warn_fraction: float = 0.5
+    due_soon_fraction: float = DEFAULT_DUE_SOON_FRACTION
     summary: str = ""
 
     def __post_init__(self) -> None:
@@ -82,18 +85,13 @@ class Policy:
             value = getattr(self, key)
             if isinstance(value, bool) or not isinstance(value, int):
                 raise SlaConfigError(f"{where}.{key}: {value!r} is not a whole number")
-        if isinstance(self.warn_fraction, bool) or not isinstance(self.warn_fraction, int | float):
-            raise SlaConfigError(
-                f"{where}.warn_fraction: {self.warn_fraction!r} is not a number between 0 and 5"
-            )
+        check_fraction(self.due_soon_fraction)
         if self.amount < 0:
             raise SlaConfigError(f"{where}.amount: must be 0 or more, not {self.amount}")
         if self.amount == 0 and self.unit is not Unit.WORKING_DAYS:
             raise SlaConfigError(f"{where}.amount: must be more than 0 {self.unit.value}")
         if self.max_extension < 0:
             raise SlaConfigError(f"{where}.max_extension: must be 0 or more")
-        if not 0 <= self.warn_fraction <= 5:
-            raise SlaConfigError(f"{where}.warn_fraction: must be between 0 and 5")
 
     @property
     def max_extension_days(self) -> int:
@@ -121,16 +119,9 @@ class Policy:
         return _end_of(calendar.working_day_after(_add_months(local, amount), 0))
 
     def warn_at(self, due_at: datetime, started_at: datetime, calendar: Calendar) -> datetime:
-        """When a clock due at `due_at` turns "due soon"; never before it started."""
-        if self.elapsed:
-            span = (to_utc(due_at) - to_utc(started_at)).total_seconds()
-            ahead = min(span * self.warn_fraction, 86400.0)
-            warn = (to_utc(due_at) - timedelta(seconds=ahead)).astimezone(LONDON)
-        else:
-            day = to_london(due_at).date()
-            ahead = calendar.working_day_seconds(day) * self.warn_fraction
-            warn = calendar.add_working_seconds(due_at, -ahead)
-        return max(warn, to_london(started_at), key=to_utc)
+        """When a clock due at `due_at` turns "due soon" (the clock's stored warning time):
+        the last `due_soon_fraction` of the promise; never before it started."""
+        return due_soon_from(self, due_at, started_at, self.due_soon_fraction, calendar)
 
     def describe(self) -> str:
         """The rule in words, e.g. "2 working days from receipt"."""
@@ -197,9 +188,13 @@ PRESETS: dict[str, Policy] = {
             "respond-10-holding", "RESP-10", f"{_SEED['000']}; {_SEED['002']}", 10,
             summary="if not finished, tell the resident by day 10 what happens next",
         ),
-        _preset("email-3", "EMAIL-NOW", _SEED["001"], 3, summary="respond to email in 3"),
         _preset(
-            "email-urgent-1", "EMAIL-NOW", _SEED["001"], 1, summary="urgent email in 1"
+            "email-3", "EMAIL-NOW", _SEED["001"], 3,
+            summary="respond to email in 3 working days",
+        ),
+        _preset(
+            "email-urgent-1", "EMAIL-NOW", _SEED["001"], 1,
+            summary="respond to urgent email in 1 working day",
         ),
         _preset(
             "handoff-3", "HANDOFF", f"{_SEED['000']}; {_SEED['001']}; {_SEED['003']}", 3,
@@ -256,7 +251,7 @@ PRESETS: dict[str, Policy] = {
         ),
         _preset(
             "awaab-emergency", "EMERGENCY", f"{_AWAAB}: emergency hazards", 24,
-            unit=Unit.HOURS, warn_fraction=0.25,
+            unit=Unit.HOURS,
             summary="investigate and make safe an emergency hazard",
         ),
         _preset(
@@ -276,39 +271,36 @@ PRESETS: dict[str, Policy] = {
     )
 }  # fmt: skip
 
-_FIELDS = {f.name for f in fields(Policy)} - {"name"}
+_FIELDS = {f.name for f in fields(Policy)} - {"name", "due_soon_fraction"}
+# Fields that once were per policy and now are one setting for every promise.
+_REPLACED = {
+    "warn_fraction": "sla.due_soon_fraction (one share of every promise, e.g. 0.2)",
+    "due_soon_fraction": "sla.due_soon_fraction (one share of every promise, e.g. 0.2)",
+}
 
 
 def load_policies(
     overrides: Mapping[str, Mapping[str, Any]] | None = None,
-    warn_fraction: float | None = None,
+    due_soon_fraction: float | None = None,
 ) -> dict[str, Policy]:
     """The presets with configuration applied: {name: {field: value}} changes fields of a
     preset, or defines a new policy (which then needs promise, source and amount).
 
-    `warn_fraction` (sla.warn_fraction) replaces the presets' default "due soon" warning;
-    a preset with a warning of its own (awaab-emergency) and per-policy settings keep theirs.
+    `due_soon_fraction` (sla.due_soon_fraction) is given to every policy, so the warning
+    time stored on a new clock follows the one "due soon" rule (sla/due_soon.py).
     """
-    policies = dict(PRESETS)
-    if warn_fraction is not None:
-        if (
-            isinstance(warn_fraction, bool)
-            or not isinstance(warn_fraction, int | float)
-            or not 0 <= warn_fraction <= 5
-        ):
-            raise SlaConfigError(
-                f"sla.warn_fraction: {warn_fraction!r} is not a number between 0 and 5"
-            )
-        default = Policy.__dataclass_fields__["warn_fraction"].default
-        for name, preset in policies.items():
-            if preset.warn_fraction == default:
-                policies[name] = replace(preset, warn_fraction=warn_fraction)
+    fraction = DEFAULT_DUE_SOON_FRACTION
+    if due_soon_fraction is not None:
+        fraction = check_fraction(due_soon_fraction)
+    policies = {name: replace(p, due_soon_fraction=fraction) for name, p in PRESETS.items()}
     for name, changes in (overrides or {}).items():
         where = f"sla.policies.{name}"
         if not isinstance(changes, Mapping):
             raise SlaConfigError(
                 f"{where}: expected a mapping of fields ({', '.join(sorted(_FIELDS))})"
             )
+        for key in sorted(set(changes) & set(_REPLACED)):
+            raise SlaConfigError(f"{where}.{key}: no longer per policy; set {_REPLACED[key]}")
         unknown = set(changes) - _FIELDS
         if unknown:
             raise SlaConfigError(
@@ -338,7 +330,7 @@ def load_policies(
                     raise SlaConfigError(
                         f"{where}: a new policy needs {', '.join(sorted(missing))}"
                     )
-                policies[name] = Policy(name=name, **values)
+                policies[name] = Policy(name=name, due_soon_fraction=fraction, **values)
         except TypeError as exc:
             raise SlaConfigError(f"{where}: {exc}") from exc
     return policies

@@ -1,17 +1,8 @@
 """What is left of a promise, as staff read it in the queue: working days for a working-day
 promise, clock time for the others, and when "due soon" begins.
 
-"Due soon" is proportional to the promise: it begins when `fraction` of the promise's own
-length is left (the last 20 % by default, `dashboard.due_soon_fraction`). The length is the
-policy's amount, not the clock's: an extension or a pause moves the deadline, not the moment
-an officer should start to worry. A working-day promise is measured in office time (a working
-day counts as the calendar's average office day), so a 20-working-day stage 2 complaint is
-due soon for its last 4 working days and a 1-working-day ASB report for its last fifth of a
-day; an elapsed promise (Awaab's Law's 24 clock hours) in clock time.
-
-Because the lead depends on the policy only, "due soon at `now`" is a deadline range per
-policy (`due_soon_until`): the queue counts such clocks with one query over the deadline
-index instead of reading every open clock.
+"Due soon" is the one rule of sla/due_soon.py (the last `sla.due_soon_fraction` of the
+promise), re-exported here for the queue.
 """
 
 from __future__ import annotations
@@ -19,40 +10,24 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from sla.calendar import Calendar, to_london, to_utc
+from sla.due_soon import (  # the one "due soon" rule, here for the queue's callers
+    DEFAULT_DUE_SOON_FRACTION,
+    average_office_day_seconds,
+    due_soon_until,
+)
 from sla.policies import Policy, Unit
 
-DEFAULT_DUE_SOON_FRACTION = 0.2
-_MONTH = timedelta(days=365.25 / 12)
+__all__ = [
+    "DEFAULT_DUE_SOON_FRACTION",
+    "average_office_day_seconds",
+    "clock_words",
+    "due_soon_until",
+    "is_day_or_less",
+    "remaining_words",
+    "working_days_after",
+]
+
 _COUNT_LIMIT = 400  # days walked to count working days; a deadline further off is "many"
-
-
-def average_office_day_seconds(calendar: Calendar) -> float:
-    """The mean length of an open weekday's office hours (8 hours for 09:00-17:00)."""
-    spans = [
-        (close.hour - opens.hour) * 3600 + (close.minute - opens.minute) * 60
-        for opens, close in (s for s in calendar.office_hours.days if s is not None)
-    ]
-    return sum(spans) / len(spans)  # OfficeHours has at least one open day
-
-
-def due_soon_until(policy: Policy, now: datetime, fraction: float, calendar: Calendar) -> datetime:
-    """The latest deadline that counts as due soon at `now` for a clock of `policy`: a running
-    clock due in [now, due_soon_until] is due soon, one due later is not yet."""
-    if policy.unit is Unit.WORKING_DAYS:
-        # Close of business on day 0 is less than a day: count such a promise as one day.
-        lead = fraction * max(policy.amount, 1) * average_office_day_seconds(calendar)
-        return to_utc(calendar.add_working_seconds(now, lead))
-    return to_utc(now) + fraction * _length(policy)
-
-
-def _length(policy: Policy) -> timedelta:
-    if policy.unit is Unit.MINUTES:
-        return timedelta(minutes=policy.amount)
-    if policy.unit is Unit.HOURS:
-        return timedelta(hours=policy.amount)
-    if policy.unit is Unit.CALENDAR_DAYS:
-        return timedelta(days=policy.amount)
-    return policy.amount * _MONTH
 
 
 def is_day_or_less(policy: Policy) -> bool:

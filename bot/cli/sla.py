@@ -3,7 +3,7 @@
     doorstep sla due --policy ack-2 --received 2026-12-24T10:00 [--division scotland]
     doorstep sla policies
     doorstep sla calendar --year 2027 [--division northern-ireland]
-    doorstep sla report --from 2026-10-01 --to 2027-01-01 [--by policy,channel]
+    doorstep sla report --from 2026-10-01 --to 2027-01-01 [--by policy,channel] [--at TIME]
 
 Calendars come from config.yml (office hours, closures, a bank-holidays.json file);
 `--division` replaces the configured division. Bad input is one line naming what was wrong
@@ -45,6 +45,11 @@ def register(subparsers: Any) -> None:
     rep.add_argument("--from", dest="start", required=True, type=_day, help="first day")
     rep.add_argument("--to", dest="end", required=True, type=_day, help="day after the last")
     rep.add_argument("--by", default="policy", help="policy, promise, channel, topic (comma)")
+    rep.add_argument(
+        "--at",
+        type=_moment,
+        help="judge open clocks as at this ISO 8601 time (default: now; no offset: UK time)",
+    )
     rep.set_defaults(handler=_report)
 
 
@@ -59,6 +64,18 @@ def _day(text: str) -> date:
         return date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-12-01") from None
+
+
+def _moment(text: str) -> datetime:
+    from sla import LONDON
+
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a time like 2026-12-01T09:30 or 2026-12-01T09:30:00+00:00"
+        ) from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=LONDON)
 
 
 def _calendar_for(args: argparse.Namespace) -> Any:
@@ -167,9 +184,10 @@ def _report(args: argparse.Namespace) -> int:
                 c.interaction_id.not_in(sa.select(tp.probe_cases.c.interaction_id)),
             )
         ).all()
+        now = args.at or datetime.now(UTC)
+        open_now = _open_now(conn, settings, now)
     engine.dispose()
     records = [ClockRecord(*row) for row in rows]
-    now = datetime.now(UTC)
     try:
         grouped = share_met(records, start, end, by, now=now)
     except ValueError as exc:
@@ -179,13 +197,40 @@ def _report(args: argparse.Namespace) -> int:
     _table(["figure", "met", "missed", "share met"], headlines(records, start, end, now=now))
     print()
     _table([*by, "met", "missed", "share met"], grouped)
+    soon = sum(1 for item in open_now if item.state == "due_soon")
+    percent = f"{settings.sla.due_soon_fraction:.0%}"
+    print()
+    print(
+        f"Open now ({now.astimezone(LONDON):%Y-%m-%d %H:%M} UK time): {soon} due soon, "
+        f"{len(open_now) - soon} missed (due soon: the last {percent} of each promise's time)"
+    )
     return 0
 
 
+def _open_now(conn: Any, settings: Any, now: datetime) -> list[Any]:
+    """Open promises due soon or missed at `now`, as the staff alerts, the queue and the API
+    say it (one rule, sla/due_soon.py; probes and closed cases left out)."""
+    from bot.bootstrap import build_calendar, build_policies
+    from bot.service.alerts import needing_attention
+    from bot.service.clocks import ClockService
+    from bot.settings import SettingsError
+
+    try:
+        clocks = ClockService(build_policies(settings), build_calendar(settings))
+    except SettingsError as exc:
+        raise CliError(str(exc)) from exc
+    return needing_attention(conn, clocks, now, settings.sla.due_soon_fraction)
+
+
 def _table(header: list[str], rows: list[Any]) -> None:
-    lines = [header] + [
-        [*row.key, str(row.met), str(row.breached), _percent(row.share_met)] for row in rows
-    ]
+    _print_rows(
+        header,
+        [[*row.key, str(row.met), str(row.breached), _percent(row.share_met)] for row in rows],
+    )
+
+
+def _print_rows(header: list[str], rows: list[list[str]]) -> None:
+    lines = [header, *rows]
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     for line in lines:
         print("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)))

@@ -1,10 +1,10 @@
 """Staff told in time: an alert and a daily digest, by email to the team address (through
 the outbox) and on the dashboard, when a promise is due soon or has been missed.
 
-- *Due soon* is the last `alerts.due_soon_fraction` of the promise's own time (the last
-  20 % by default): working time for a working-day promise, elapsed time otherwise. A
-  24-hour Awaab's Law clock is due soon in its last 4.8 hours, a 10-day response in its
-  last two working days.
+- *Due soon* is the one rule of sla/due_soon.py, the last `sla.due_soon_fraction` of the
+  promise's own length (the last 20 % by default), as the queue and the API say: a 24-hour
+  Awaab's Law clock is due soon in its last 4 hours 48 minutes, a 10-day response in its
+  last two working days. *Missed* is past the due time.
 - Each clock is alerted at most once per state (due soon, then missed): the claim is a row
   of `staff_alerts`, unique on (clock, state), written in the transaction that puts the email
   in the outbox. A restart or a second server on PostgreSQL finds the claim and sends nothing.
@@ -30,42 +30,17 @@ import sqlalchemy as sa
 
 from actions.wording import deadline_in_words
 from bot.domain.model import Channel, OutboundMessage
-from bot.service.clocks import ClockService
+from bot.service.clocks import ClockService, needs_attention
 from bot.service.outbound import enqueue_reply
 from bot.settings import Settings
 from bot.storage import tables as t
 from bot.storage import tables_probe as tp
 from bot.storage.repository import UnitOfWork, idempotency_key
-from sla import Calendar, Policy
-from sla.policies import ELAPSED_UNITS
+from sla.due_soon import BREACHED, DUE_SOON
 
 log = logging.getLogger(__name__)
 
-DUE_SOON, BREACHED = "due_soon", "breached"
 STATE_WORDS = {DUE_SOON: "due soon", BREACHED: "missed"}
-
-
-def state_of(
-    policy: Policy | None,
-    calendar: Calendar,
-    started_at: datetime,
-    due_at: datetime,
-    now: datetime,
-    fraction: float,
-) -> str | None:
-    """BREACHED once the due time has passed, DUE_SOON in the promise's last `fraction` of
-    its time, else None. Pure."""
-    if now >= due_at:
-        return BREACHED
-    if policy is not None and policy.unit not in ELAPSED_UNITS:
-        total = calendar.working_seconds_between(started_at, due_at)
-        left = calendar.working_seconds_between(now, due_at)
-    else:
-        total = (due_at - started_at).total_seconds()
-        left = (due_at - now).total_seconds()
-    if total <= 0:
-        return DUE_SOON
-    return DUE_SOON if left <= fraction * total else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,12 +55,15 @@ class Attention:
     promise: str
     due_at: datetime
     state: str
+    channel: str | None = None
+    topic: str | None = None
 
 
 def needing_attention(
     conn: sa.Connection, clocks: ClockService, now: datetime, fraction: float
 ) -> list[Attention]:
-    """Open, running clocks of open cases (probes left out) that are due soon or missed."""
+    """Open, running clocks of open cases (probes left out) that are due soon or missed,
+    under the one rule (paused clocks wait on the resident: not ours to chase)."""
     c, i = t.clocks.c, t.interactions.c
     rows = conn.execute(
         sa.select(
@@ -93,15 +71,16 @@ def needing_attention(
             c.interaction_id,
             c.policy,
             c.promise,
-            c.started_at,
             c.due_at,
+            c.warn_at,
+            c.channel,
+            c.topic,
             i.reference,
             i.team,
         )
         .select_from(t.clocks.join(t.interactions, c.interaction_id == i.id))
         .where(
-            t.clock_is_open(),
-            c.paused_at.is_(None),  # waiting on the resident: not ours to chase
+            needs_attention(now, clocks.soon_until(now, fraction)),
             i.status != "closed",
             i.id.not_in(sa.select(tp.probe_cases.c.interaction_id)),
         )
@@ -109,8 +88,9 @@ def needing_attention(
     ).all()
     found: list[Attention] = []
     for r in rows:
-        policy = clocks.policies.get(str(r.policy))
-        state = state_of(policy, clocks.calendar, r.started_at, r.due_at, now, fraction)
+        state = clocks.attention_state(
+            str(r.policy), due_at=r.due_at, warn_at=r.warn_at, now=now, fraction=fraction
+        )
         if state is not None:
             found.append(
                 Attention(
@@ -122,6 +102,8 @@ def needing_attention(
                     str(r.promise),
                     r.due_at,
                     state,
+                    r.channel,
+                    r.topic,
                 )
             )
     return found
@@ -156,7 +138,7 @@ class StaffAlerts:
     def send_alerts(self) -> int:
         """Claim and send every new (clock, state); how many were claimed."""
         now = self.now()
-        fraction = self.settings.alerts.due_soon_fraction
+        fraction = self.settings.sla.due_soon_fraction
         with UnitOfWork(self.engine, lambda: now) as uow:
             new: list[tuple[int, Attention]] = []
             for item in needing_attention(uow.conn, self.clocks, now, fraction):
@@ -231,7 +213,7 @@ class StaffAlerts:
         if day is None or not self.settings.alerts.digest:
             return 0
         sent = 0
-        fraction = self.settings.alerts.due_soon_fraction
+        fraction = self.settings.sla.due_soon_fraction
         with UnitOfWork(self.engine, lambda: now) as uow:
             items = needing_attention(uow.conn, self.clocks, now, fraction)
             by_team: dict[str, list[Attention]] = defaultdict(list)
@@ -412,7 +394,7 @@ def failed_notices(conn: sa.Connection, since: datetime) -> list[Notice]:
 def summary(
     conn: sa.Connection, clocks: ClockService, settings: Settings, now: datetime
 ) -> dict[str, int]:
-    items = needing_attention(conn, clocks, now, settings.alerts.due_soon_fraction)
+    items = needing_attention(conn, clocks, now, settings.sla.due_soon_fraction)
     return {
         "due_soon": sum(1 for a in items if a.state == DUE_SOON),
         "breached": sum(1 for a in items if a.state == BREACHED),

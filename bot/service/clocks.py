@@ -6,7 +6,7 @@ Only the `Interaction` aggregate changes a clock (tests/unit/core/test_clock_cha
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,7 +19,8 @@ from bot.errors import NotFoundError
 from bot.storage import tables as t
 from bot.storage.interactions import SqlInteractions, clock_from_row
 from bot.storage.repository import UnitOfWork
-from sla import Calendar, Clock, Policy
+from sla import Calendar, Clock, ClockState, Policy
+from sla.due_soon import DUE_SOON, attention_state, due_soon_until
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +66,45 @@ class ClockService:
 
     def deadline(self, name: str, received_at: datetime) -> datetime:
         return self.policies[name].deadline(received_at, self.calendar)
+
+    # ---- "due soon", the one rule (sla/due_soon.py) ----------------------------------------
+
+    def soon_until(self, now: datetime, fraction: float) -> dict[str, datetime]:
+        """Per policy, the latest deadline that is due soon at `now`."""
+        return {
+            name: due_soon_until(policy, now, fraction, self.calendar)
+            for name, policy in self.policies.items()
+        }
+
+    def attention_state(
+        self,
+        policy: str,
+        *,
+        due_at: datetime,
+        warn_at: datetime | None,
+        now: datetime,
+        fraction: float,
+    ) -> str | None:
+        """ "breached", "due_soon" or None for a running clock (sla.due_soon.attention_state)."""
+        return attention_state(
+            self.policies.get(policy),
+            due_at=due_at,
+            warn_at=warn_at,
+            now=now,
+            fraction=fraction,
+            calendar=self.calendar,
+        )
+
+    def state(self, clock: Clock, now: datetime, fraction: float) -> ClockState:
+        """A stored clock's state with "due soon" under the one rule, whatever warning time
+        it was stored with (a clock started before the rule keeps its old one)."""
+        stored = clock.state(now)
+        if stored not in (ClockState.RUNNING, ClockState.DUE_SOON):
+            return stored
+        soon = self.attention_state(
+            clock.policy, due_at=clock.due_at, warn_at=clock.warn_at, now=now, fraction=fraction
+        )
+        return ClockState.DUE_SOON if soon == DUE_SOON else ClockState.RUNNING
 
     # ---- reads ---------------------------------------------------------------------------
 
@@ -157,24 +197,63 @@ def keep_on_send(
     return ended
 
 
-def attention_needed(conn: sa.Connection, now: datetime, limit: int = 1000) -> list[StoredClock]:
-    """Open, running clocks that are due soon or breached at `now`: one range scan of the
-    partial index on warn_at (paused clocks are filtered from that small range)."""
+def needs_attention(now: datetime, soon_until: Mapping[str, datetime]) -> sa.ColumnElement[bool]:
+    """SQL for "open, running, and due soon or breached at `now`" under the one rule: past
+    its due time, or due by its policy's `soon_until` limit. A clock whose policy is no
+    longer configured falls back to its stored warning time (sla.due_soon.attention_state).
+
+    Every such clock's stored warning time is at most its due time, and its due time at most
+    the latest limit, so `warn_at <= latest` keeps the scan on the partial warn_at index of
+    open clocks (a clock stored under the old rule warned earlier, never later)."""
     c = t.clocks.c
+    latest = max([now, *soon_until.values()])
+    rule = [c.due_at < now]
+    rule += [sa.and_(c.policy == name, c.due_at <= limit) for name, limit in soon_until.items()]
+    rule.append(sa.and_(c.policy.not_in(list(soon_until)), c.warn_at <= now))
+    return sa.and_(
+        t.clock_is_open(),
+        c.paused_at.is_(None),
+        c.warn_at <= latest,
+        sa.or_(*rule),
+    )
+
+
+def attention_needed(
+    conn: sa.Connection,
+    now: datetime,
+    limit: int = 1000,
+    *,
+    clocks: ClockService | None = None,
+    fraction: float | None = None,
+) -> list[StoredClock]:
+    """Open, running clocks that are due soon or breached at `now`, soonest due first.
+
+    With `clocks` and `fraction` (sla.due_soon_fraction) under the one rule; without them
+    (old callers, the benchmark) by each clock's stored warning time."""
+    c = t.clocks.c
+    if clocks is not None and fraction is not None:
+        where = needs_attention(now, clocks.soon_until(now, fraction))
+    else:
+        where = sa.and_(t.clock_is_open(), c.warn_at <= now, c.paused_at.is_(None))
     rows = conn.execute(
-        sa.select(t.clocks)
-        .where(t.clock_is_open(), c.warn_at <= now, c.paused_at.is_(None))
-        .order_by(c.warn_at)
-        .limit(limit)
+        sa.select(t.clocks).where(where).order_by(c.due_at, c.id).limit(limit)
     ).all()
     return [_from_row(r) for r in rows]
 
 
-def count_attention_needed(conn: sa.Connection, now: datetime) -> dict[str, int]:
+def count_attention_needed(
+    conn: sa.Connection,
+    now: datetime,
+    *,
+    clocks: ClockService | None = None,
+    fraction: float | None = None,
+) -> dict[str, int]:
     c = t.clocks.c
-    base = sa.select(sa.func.count()).where(
-        t.clock_is_open(), c.warn_at <= now, c.paused_at.is_(None)
-    )
+    if clocks is not None and fraction is not None:
+        where = needs_attention(now, clocks.soon_until(now, fraction))
+    else:
+        where = sa.and_(t.clock_is_open(), c.warn_at <= now, c.paused_at.is_(None))
+    base = sa.select(sa.func.count()).where(where)
     breached = conn.execute(base.where(c.due_at < now)).scalar_one()
     total = conn.execute(base).scalar_one()
     return {"breached": int(breached), "due_soon": int(total) - int(breached)}

@@ -97,7 +97,9 @@ def create_app(
             return {
                 "inbound": count_by_status(conn),
                 "outbox": {str(s): int(n) for s, n in outbox_rows},
-                "clocks": count_attention_needed(conn, now),
+                "clocks": count_attention_needed(
+                    conn, now, clocks=app.clocks, fraction=app.settings.sla.due_soon_fraction
+                ),
                 # A sending process that keeps dying shows here before mail goes stale.
                 "sending_processes": [
                     {"name": p.name, "pid": p.pid, "restarts": p.restarts}
@@ -145,13 +147,16 @@ def create_app(
     def attention() -> list[dict[str, Any]]:
         now = app.now()
         with app.engine.connect() as conn:
-            found = attention_needed(conn, now, limit=500)
+            # "Due soon" as the queue and the staff alerts say it (sla/due_soon.py), not the
+            # warning time stored on the clock: a clock stored under an older rule agrees.
+            fraction = app.settings.sla.due_soon_fraction
+            found = attention_needed(conn, now, limit=500, clocks=app.clocks, fraction=fraction)
         return [
             {
                 "interaction_id": s.interaction_id,
                 "policy": s.clock.policy,
                 "due_at": s.clock.due_at.isoformat(),
-                "state": s.clock.state(now).value,
+                "state": app.clocks.state(s.clock, now, fraction).value,
             }
             for s in found
         ]
@@ -191,7 +196,9 @@ def create_app(
                 {
                     "policy": s.clock.policy,
                     "due_at": s.clock.due_at.isoformat(),
-                    "state": s.clock.state(now).value,
+                    "state": app.clocks.state(
+                        s.clock, now, app.settings.sla.due_soon_fraction
+                    ).value,
                     "outcome": s.clock.outcome,
                 }
                 for s in clocks

@@ -147,11 +147,12 @@ def test_a_notification_that_did_not_go_is_shown_as_not_sent(engine: sa.Engine) 
 
 def test_a_digest_per_team_each_working_morning(engine: sa.Engine) -> None:
     clock = FakeClock(MONDAY_10)
-    app, _ = make_app(engine, clock, _settings(digest_time="12:00"))
+    app, _ = make_app(engine, clock, _settings(digest_time="13:00"))
     _enquiry(app, "q1", "How do I pay my rent?")
     alerts = StaffAlerts(app.settings, engine, app.clocks, clock)
-    thursday = datetime(2026, 12, 24, 11, 59, tzinfo=UTC)
-    clock.current = thursday  # email-3 is due at 5pm today: due soon
+    thursday = datetime(2026, 12, 24, 12, 59, tzinfo=UTC)
+    # email-3 is due at 5pm today: due soon since 12:12 (its last 20 %: 4 h 48 min of 3 days)
+    clock.current = thursday
     assert alerts.send_digests() == 0  # before the digest's time
     clock.current = thursday + timedelta(minutes=2)
     assert alerts.send_digests() == 1

@@ -23,6 +23,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from bot.service.clocks import needs_attention
 from bot.service.joining import mentions_of
 from bot.storage import tables as t
 from bot.storage.repository import idempotency_key
@@ -30,13 +31,9 @@ from bot.storage.tables_staff import staff_users
 from bot.web.dashboard import glance
 from bot.web.dashboard.auth import StaffUser
 from sla.calendar import Calendar
+from sla.due_soon import DEFAULT_DUE_SOON_FRACTION, attention_state, due_soon_until
 from sla.policies import PRESETS, Policy
-from sla.remaining import (
-    DEFAULT_DUE_SOON_FRACTION,
-    due_soon_until,
-    is_day_or_less,
-    remaining_words,
-)
+from sla.remaining import is_day_or_less, remaining_words
 
 # Which queues each role may open, the first being its default. HANDOFF: a team lead sees
 # everything unowned; COMPLAINT: a complaints handler sees complaints.
@@ -152,7 +149,7 @@ def _open_clock() -> sa.ColumnElement[bool]:
 class Promises:
     """What the queue needs to know about the landlord's promises: the policies (for names,
     units and "due soon"), the working-day calendar, the due-soon fraction
-    (`dashboard.due_soon_fraction`) and the teams' names."""
+    (`sla.due_soon_fraction`) and the teams' names."""
 
     policies: Mapping[str, Policy]
     calendar: Calendar
@@ -190,8 +187,9 @@ def queue_state(
     now: datetime,
     soon_until: Mapping[str, datetime],
 ) -> str:
-    """due / due_soon / breached / paused for a running clock, with "due soon" proportional
-    to its promise; a policy no longer configured falls back to the stored warning time."""
+    """due / due_soon / breached / paused for a running clock, under the one rule of
+    sla/due_soon.py with each policy's limit worked out once per page (`soon_until`); a
+    policy no longer configured falls back to the stored warning time, as the rule does."""
     if paused_at is not None:
         return "paused"
     if now > due_at:
@@ -208,7 +206,7 @@ def promises_of(app: Any) -> Promises:
     return Promises(
         policies=app.clocks.policies,
         calendar=app.clocks.calendar,
-        due_soon_fraction=settings.dashboard.due_soon_fraction,
+        due_soon_fraction=settings.sla.due_soon_fraction,
         teams={team.id: team.name for team in settings.teams},
     )
 
@@ -226,20 +224,19 @@ def case_clock(
     """A case page's clock as the queue shows it: (state, what is left in words)."""
     if stopped_at is not None:
         state = "stopped"
+    elif paused_at is not None:
+        state = "paused"
     else:
-        state = queue_state(
-            policy=policy,
-            due_at=due_at,
-            warn_at=warn_at,
-            paused_at=paused_at,
-            now=now,
-            soon_until={
-                policy: due_soon_until(
-                    promises.policies[policy], now, promises.due_soon_fraction, promises.calendar
-                )
-            }
-            if policy in promises.policies
-            else {},
+        state = (
+            attention_state(
+                promises.policies.get(policy),
+                due_at=due_at,
+                warn_at=warn_at,
+                now=now,
+                fraction=promises.due_soon_fraction,
+                calendar=promises.calendar,
+            )
+            or "due"
         )
     return state, remaining_words(promises.policies.get(policy), due_at, now, promises.calendar)
 
@@ -597,9 +594,9 @@ def _attention_counts(
     """Interactions in scope with a breached / a due-soon clock, stopped at the cap.
 
     Breached: a range scan of the partial warn_at index (a clock's stored warning time is
-    never after its deadline). Due soon is proportional to each promise, so it is a deadline
-    range per policy (`Promises.soon_until`); every such clock's warning time is before the
-    latest of those limits, which keeps the scan on the same small index of open clocks."""
+    never after its deadline). Due soon is the one rule (sla/due_soon.py): a deadline range
+    per policy (`Promises.soon_until`), as `bot.service.clocks.needs_attention` writes it
+    for the alerts and the API."""
     c = t.clocks.c
     i = t.interactions.c
     if soon_until is None:
@@ -623,13 +620,7 @@ def _attention_counts(
         return int(conn.execute(sa.select(sa.func.count()).select_from(found)).scalar_one())
 
     breached = count(c.warn_at <= now, c.due_at < now)
-    if not soon_until:
-        return breached, 0
-    latest = max(soon_until.values())
-    per_policy = sa.or_(
-        *(sa.and_(c.policy == name, c.due_at <= limit) for name, limit in soon_until.items())
-    )
-    return breached, count(c.warn_at <= latest, c.due_at >= now, per_policy)
+    return breached, count(needs_attention(now, soon_until), c.due_at >= now)
 
 
 # ---- one interaction ------------------------------------------------------------------

@@ -20,7 +20,8 @@ def london(*args: int, fold: int = 0) -> datetime:
     return datetime(*args, tzinfo=LONDON, fold=fold)  # type: ignore[misc]
 
 
-# Monday 1 June 2026, 10:00 BST: due Wednesday 3 June 17:00, due soon from 13:00.
+# Monday 1 June 2026, 10:00 BST: due Wednesday 3 June 17:00, due soon from 13:48 (the last
+# 20 % of 2 working days: 3 hours 12 minutes of office time).
 MONDAY = london(2026, 6, 1, 10)
 
 
@@ -33,7 +34,7 @@ def test_start() -> None:
     assert clock.policy == "ack-2"
     assert clock.started_at == MONDAY
     assert clock.due_at == london(2026, 6, 3, 17)
-    assert clock.warn_at == london(2026, 6, 3, 13)
+    assert clock.warn_at == london(2026, 6, 3, 13, 48)
     assert clock.paused_at is None and clock.paused_seconds == 0
     assert clock.extended_days == 0 and clock.extension_reason is None
     assert clock.stopped_at is None and clock.outcome is None
@@ -58,8 +59,8 @@ def test_clocks_are_immutable_values() -> None:
     ("now", "state"),
     [
         (london(2026, 6, 1, 10), ClockState.RUNNING),
-        (london(2026, 6, 3, 12, 59), ClockState.RUNNING),
-        (london(2026, 6, 3, 13), ClockState.DUE_SOON),  # half a working day left
+        (london(2026, 6, 3, 13, 47), ClockState.RUNNING),
+        (london(2026, 6, 3, 13, 48), ClockState.DUE_SOON),  # the last 20 % of 2 days
         (london(2026, 6, 3, 17), ClockState.DUE_SOON),  # still in time at the due time
         (london(2026, 6, 3, 17, 0, 1), ClockState.BREACHED),
         (datetime(2026, 6, 3, 16, 0, 1, tzinfo=UTC), ClockState.BREACHED),  # 17:00:01 BST
@@ -70,22 +71,23 @@ def test_states_of_a_running_clock(now: datetime, state: ClockState) -> None:
 
 
 def test_due_soon_follows_the_configured_warning() -> None:
-    quarter = load_policies(warn_fraction=0.25)["ack-2"]
+    # sla.due_soon_fraction 0.25 of 2 working days: the last 4 office hours.
+    quarter = load_policies(due_soon_fraction=0.25)["ack-2"]
     clock = Clock.start(quarter, MONDAY, ENGLAND)
-    assert clock.warn_at == london(2026, 6, 3, 15)
-    assert clock.state(london(2026, 6, 3, 14)) is ClockState.RUNNING
-    assert clock.state(london(2026, 6, 3, 15)) is ClockState.DUE_SOON
-    # A whole day's warning starts at the previous close of business.
-    whole = Clock.start(load_policies(warn_fraction=1.0)["ack-2"], MONDAY, ENGLAND)
-    assert whole.warn_at == london(2026, 6, 2, 17)
+    assert clock.warn_at == london(2026, 6, 3, 13)
+    assert clock.state(london(2026, 6, 3, 12)) is ClockState.RUNNING
+    assert clock.state(london(2026, 6, 3, 13)) is ClockState.DUE_SOON
+    # Half of 2 days is a whole day's warning: it starts at the previous close of business.
+    half = Clock.start(load_policies(due_soon_fraction=0.5)["ack-2"], MONDAY, ENGLAND)
+    assert half.warn_at == london(2026, 6, 2, 17)
 
 
 def test_due_soon_for_a_24_hour_clock() -> None:
     clock = Clock.start(EMERGENCY, london(2026, 6, 6, 12), ENGLAND)  # a Saturday
     assert clock.due_at == london(2026, 6, 7, 12)
-    assert clock.warn_at == london(2026, 6, 7, 6)  # a quarter of 24 hours
-    assert clock.state(london(2026, 6, 7, 5)) is ClockState.RUNNING
-    assert clock.state(london(2026, 6, 7, 6)) is ClockState.DUE_SOON
+    assert clock.warn_at == london(2026, 6, 7, 7, 12)  # the last 20 % of 24 hours
+    assert clock.state(london(2026, 6, 7, 7, 11)) is ClockState.RUNNING
+    assert clock.state(london(2026, 6, 7, 7, 12)) is ClockState.DUE_SOON
     assert clock.state(london(2026, 6, 7, 12, 1)) is ClockState.BREACHED
 
 
@@ -109,7 +111,7 @@ def test_pause_and_resume_exclude_the_paused_working_time() -> None:
     assert resumed.paused_seconds == 16 * 3600
     assert resumed.paused_at is None
     assert resumed.due_at == london(2026, 6, 5, 17)  # Wednesday close + 16h = Friday close
-    assert resumed.warn_at == london(2026, 6, 5, 13)
+    assert resumed.warn_at == london(2026, 6, 5, 13, 48)
     assert resumed.state(london(2026, 6, 5, 12)) is ClockState.RUNNING
 
 
@@ -180,7 +182,9 @@ def test_extend_within_the_limit() -> None:
     once = clock.extend(5, "waiting for the contractor's report", STAGE1, ENGLAND)
     assert once.extended_days == 5
     assert once.due_at == london(2026, 6, 22, 17)
-    assert once.warn_at == london(2026, 6, 22, 13)
+    # Due soon for the promise's last 2 of 10 working days (Friday and Monday), not more
+    # because the deadline moved: the length is the policy's, not the clock's.
+    assert once.warn_at == london(2026, 6, 18, 17)
     twice = once.extend(5, "surveyor off sick", STAGE1, ENGLAND)
     assert twice.extended_days == 10  # the Code's limit, reached exactly
     assert twice.due_at == london(2026, 6, 29, 17)

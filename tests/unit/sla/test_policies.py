@@ -203,23 +203,23 @@ def test_office_hours_move_working_day_deadlines_only() -> None:
 # --------------------------------------------------------------------------- warnings
 
 
-def test_warn_at_for_working_days_is_half_a_working_day_before() -> None:
-    policy = PRESETS["ack-2"]
+def test_warn_at_for_working_days_is_the_last_fifth_of_the_promise() -> None:
+    policy = PRESETS["ack-2"]  # 20 % of 2 working days: 3 hours 12 minutes of office time
     due = policy.deadline(RECEIVED, ENGLAND)
-    assert policy.warn_at(due, RECEIVED, ENGLAND).isoformat() == "2026-12-30T13:00:00+00:00"
+    assert policy.warn_at(due, RECEIVED, ENGLAND).isoformat() == "2026-12-30T13:48:00+00:00"
 
 
-def test_warn_at_for_elapsed_policies_is_a_share_of_the_target_at_most_a_day() -> None:
-    emergency = PRESETS["awaab-emergency"]  # a quarter of 24 hours
+def test_warn_at_for_elapsed_policies_is_the_last_fifth_of_the_target() -> None:
+    emergency = PRESETS["awaab-emergency"]  # 20 % of 24 hours: 4 hours 48 minutes
     due = emergency.deadline(RECEIVED, ENGLAND)
-    assert emergency.warn_at(due, RECEIVED, ENGLAND).isoformat() == "2026-12-25T04:00:00+00:00"
-    sar = PRESETS["sar"]  # half a month would be two weeks; at most a day
+    assert emergency.warn_at(due, RECEIVED, ENGLAND).isoformat() == "2026-12-25T05:12:00+00:00"
+    sar = PRESETS["sar"]  # 20 % of a month (a twelfth of a year): 6 days 2 hours 6 minutes
     due = sar.deadline(RECEIVED, ENGLAND)
-    assert sar.warn_at(due, RECEIVED, ENGLAND).isoformat() == "2027-01-24T23:59:59+00:00"
+    assert sar.warn_at(due, RECEIVED, ENGLAND).isoformat() == "2027-01-19T21:53:59+00:00"
 
 
 def test_warn_at_is_never_before_the_start() -> None:
-    policy = Policy("today", "P", "s", 0, warn_fraction=5)
+    policy = Policy("today", "P", "s", 0, due_soon_fraction=1)
     received = datetime(2026, 6, 1, 16, tzinfo=LONDON)
     due = policy.deadline(received, ENGLAND)
     assert policy.warn_at(due, received, ENGLAND) == received
@@ -267,14 +267,10 @@ def test_a_new_policy_from_configuration() -> None:
     assert policy.deadline(RECEIVED, ENGLAND).isoformat() == "2027-01-07T17:00:00+00:00"
 
 
-def test_warn_fraction_applies_to_presets_without_their_own() -> None:
-    policies = load_policies(warn_fraction=0.25)
-    assert policies["ack-2"].warn_fraction == 0.25
-    assert policies["awaab-emergency"].warn_fraction == 0.25  # its own (same value)
-    policies = load_policies({"ack-2": {"warn_fraction": 1.0}}, warn_fraction=0.1)
-    assert policies["ack-2"].warn_fraction == 1.0  # per-policy setting wins
-    assert policies["respond-10"].warn_fraction == 0.1
-    assert load_policies(warn_fraction=0.1)["awaab-emergency"].warn_fraction == 0.25
+def test_the_due_soon_fraction_is_one_setting_for_every_policy() -> None:
+    policies = load_policies({"mine": {"promise": "P", "source": "s", "amount": 3}}, 0.25)
+    assert {p.due_soon_fraction for p in policies.values()} == {0.25}
+    assert {p.due_soon_fraction for p in load_policies().values()} == {0.2}
 
 
 def test_a_plain_string_unit_is_stored_as_the_member() -> None:
@@ -284,7 +280,7 @@ def test_a_plain_string_unit_is_stored_as_the_member() -> None:
 
 
 @pytest.mark.parametrize(
-    ("overrides", "warn_fraction", "key"),
+    ("overrides", "fraction", "key"),
     [
         ({"ack-2": {"amount": "three"}}, None, "sla.policies.ack-2.amount: 'three'"),
         ({"ack-2": {"amount": True}}, None, "sla.policies.ack-2.amount"),
@@ -293,20 +289,21 @@ def test_a_plain_string_unit_is_stored_as_the_member() -> None:
         ({"ack-2": {"max_extension": 1.5}}, None, "sla.policies.ack-2.max_extension"),
         ({"ack-2": {"max_extension": -2}}, None, "sla.policies.ack-2.max_extension"),
         ({"ack-2": {"unit": "fortnights"}}, None, "sla.policies.ack-2.unit: 'fortnights'"),
-        ({"ack-2": {"warn_fraction": 9}}, None, "sla.policies.ack-2.warn_fraction"),
-        ({"ack-2": {"warn_fraction": "half"}}, None, "sla.policies.ack-2.warn_fraction"),
+        ({"ack-2": {"warn_fraction": 0.5}}, None, "set sla.due_soon_fraction"),
+        ({"ack-2": {"due_soon_fraction": 0.5}}, None, "no longer per policy"),
         ({"ack-2": {"amout": 3}}, None, "sla.policies.ack-2: unknown field 'amout'; accepted"),
         ({"ack-2": 3}, None, "sla.policies.ack-2: expected a mapping"),
         ({"mine": {"amount": 3}}, None, "sla.policies.mine: a new policy needs promise, source"),
-        (None, 7, "sla.warn_fraction"),
-        (None, "soon", "sla.warn_fraction"),
+        (None, 7, "sla.due_soon_fraction: 7"),
+        (None, 0, "sla.due_soon_fraction: 0 is not"),
+        (None, "soon", "sla.due_soon_fraction"),
     ],
 )
 def test_bad_policy_configuration_names_the_key(
-    overrides: dict[str, Any] | None, warn_fraction: Any, key: str
+    overrides: dict[str, Any] | None, fraction: Any, key: str
 ) -> None:
     with pytest.raises(SlaConfigError) as raised:
-        load_policies(overrides, warn_fraction=warn_fraction)
+        load_policies(overrides, due_soon_fraction=fraction)
     assert key in str(raised.value)
 
 

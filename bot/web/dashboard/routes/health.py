@@ -35,7 +35,7 @@ def build(ctx: Dashboard) -> APIRouter:
                     "probes": recent_probes(conn),
                     "notices": alerts.recent_notices(conn, label=policy_name),
                     "attention": alerts.summary(conn, ctx.app.clocks, ctx.settings, now),
-                    "fraction": round(ctx.settings.alerts.due_soon_fraction * 100),
+                    "fraction": round(ctx.settings.sla.due_soon_fraction * 100),
                     "team_names": {x.id: x.name for x in ctx.settings.teams},
                 }
 
