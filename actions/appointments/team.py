@@ -11,8 +11,8 @@ from actions.appointments.model import AFTER_JOB_POLICY, HANDOFF_POLICIES, Appoi
 from actions.wording import deadline_in_words
 from bot.domain.interaction import Settlement
 from bot.storage.interactions import SqlInteractions
-from sla.clock import SUPERSEDED
 from bot.storage.repository import UnitOfWork
+from sla.clock import SUPERSEDED
 
 
 def route_to_team(

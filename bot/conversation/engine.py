@@ -63,6 +63,16 @@ class Reply:
     engine: str = "built-in"
 
 
+@dataclass(frozen=True, slots=True)
+class PersonOffer:
+    """HANDOFF in the web chat: what asking for a person led to. `live`: the chat waits in
+    the live queue and `notice` says where the resident is in it; otherwise the phone and
+    the deadline (the hand-off reply) are the answer."""
+
+    live: bool
+    notice: str = ""
+
+
 class Conversation(Protocol):
     """What an engine may use during one turn (the port; see the module docstring)."""
 
@@ -83,6 +93,11 @@ class Conversation(Protocol):
         ...
 
     def handoff_requested(self, interaction_id: int) -> bool: ...
+
+    def offer_person(self, interaction_id: int) -> PersonOffer:
+        """Straight after a web chat hand-off request: a person now (the live queue) when
+        someone in the team is available in office hours, else the phone and a deadline."""
+        ...
 
     def pending_question(self, interaction_id: int) -> str | None:
         """The safety question asked in this interaction and not answered yet."""

@@ -26,13 +26,14 @@ from typing import TYPE_CHECKING, Protocol
 import sqlalchemy as sa
 
 from actions.acknowledge import Composer
-from actions.handoff import person_name
+from actions.handoff import offer_person, person_name
 from actions.wording import team_in_words
-from bot.conversation.engine import ConversationEngine, Reply, Turn
+from bot.conversation.engine import ConversationEngine, PersonOffer, Reply, Turn
 from bot.conversation.rasa import conversation_id
 from bot.domain.interaction import ClockRules, Interaction
 from bot.domain.model import InboundMessage, OutboundMessage
 from bot.domain.repository import Interactions
+from bot.service.live import Route
 from bot.service.outbound import enqueue_reply
 from bot.settings import Settings
 from bot.storage import tables as t
@@ -101,6 +102,26 @@ class SqlConversation:
 
     def handoff_requested(self, interaction_id: int) -> bool:
         return bool(self._kinds(interaction_id, HANDOFF_EVENT))
+
+    def offer_person(self, interaction_id: int) -> PersonOffer:
+        # The request's event id marks it answered, so the live-chat worker (the safety net
+        # for requests no engine answered) does not queue it a second time.
+        e = t.events.c
+        event_id = self._turn.uow.conn.execute(
+            sa.select(sa.func.max(e.id)).where(
+                e.interaction_id == interaction_id, e.kind == HANDOFF_EVENT
+            )
+        ).scalar_one_or_none()
+        decision = offer_person(
+            self._turn.uow,
+            self._turn.pipeline,
+            interaction_id,
+            session_id=self._turn.message.sender,
+            now=self._turn.pipeline.now(),
+            event_id=None if event_id is None else int(event_id),
+            tell=False,
+        )
+        return PersonOffer(live=decision.route is Route.LIVE, notice=decision.notice)
 
     def pending_question(self, interaction_id: int) -> str | None:
         rows = self._kinds(interaction_id, ASKED_EVENT, ANSWERED_EVENT)

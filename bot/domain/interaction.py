@@ -369,7 +369,12 @@ class Interaction:
     ) -> datetime:
         """The resident asked for a person: the case is (re)opened in its team's queue with
         a hand-off clock (HANDOFF). Returns when the earliest running clock is due."""
-        running = [c for c in self.open_clocks() if not c.policy.startswith(NOT_KEPT_BY_A_MESSAGE)]
+        # Not an acknowledgement's clock: an acknowledgement not sent yet is no reply.
+        running = [
+            c
+            for c in self.open_clocks()
+            if not c.policy.startswith(NOT_KEPT_BY_A_MESSAGE) and c.policy not in ACK_POLICIES
+        ]
         if running:
             due_at = min(c.clock.due_at for c in running)
         else:
