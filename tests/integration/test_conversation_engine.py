@@ -256,7 +256,7 @@ def test_asking_for_a_person_by_text_gives_the_number_now_and_the_hand_off_deadl
     first = built_in.text_in("My boiler is broken")
     asked = built_in.text_in("Can I speak to someone please")
     assert asked.interaction_id == first.interaction_id
-    ack, reply = built_in.sent()
+    _ack, reply = built_in.sent()
     assert reply.kind == "handoff" and reply.meta["template"] == "person_asked.txt.j2"
     org = built_in.app.settings.organisation
     assert f"To talk to someone now, call {org.phone}." in reply.body
