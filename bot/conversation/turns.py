@@ -232,7 +232,7 @@ def outbound(
     """A `Reply` as the outbox row it becomes (pure). An acknowledging reply is the
     acknowledgement itself (its clock, subject, sender), under the acknowledgement's key
     unless a copy of it is held in the outbox (then under a key of its own)."""
-    meta: dict[str, str] = {}
+    meta: dict[str, str] = dict(reply.meta)
     if reply.buttons:
         buttons = [{"title": b.title, "payload": b.payload} for b in reply.buttons]
         meta["buttons"] = json.dumps(buttons)
@@ -242,20 +242,37 @@ def outbound(
     if reply.template is not None:
         meta["template"] = reply.template
     ack = acknowledgement
+    channel = message.channel.value
+    key = reply.key or idempotency_key("turn", channel, message.external_id, reply.kind, index)
+    if reply.redirect is not None:
+        to = reply.redirect
+        if reply.acknowledges and ack is not None and "clock" in ack.meta:
+            meta.setdefault("clock", ack.meta["clock"])  # it is the acknowledgement, elsewhere
+        return OutboundMessage(
+            channel=to.channel,
+            recipient=to.recipient,
+            body=reply.text,
+            idempotency_key=key,
+            subject=to.subject,
+            sender=to.sender,
+            interaction_id=interaction_id,
+            kind=reply.kind,
+            meta=meta,
+        )
     if reply.acknowledges and ack is not None:
+        own = f"{ack.idempotency_key}:answer" if held else ack.idempotency_key
         return dataclasses.replace(
             ack,
             body=reply.text,
-            idempotency_key=f"{ack.idempotency_key}:answer" if held else ack.idempotency_key,
+            idempotency_key=reply.key or own,
             kind=ack.kind if reply.kind == "acknowledgement" else reply.kind,
             meta={**ack.meta, **meta},
         )
-    channel = message.channel.value
     return OutboundMessage(
         channel=message.channel,
         recipient=message.sender,
         body=reply.text,
-        idempotency_key=idempotency_key("turn", channel, message.external_id, reply.kind, index),
+        idempotency_key=key,
         sender=ack.sender if ack is not None else None,
         interaction_id=interaction_id,
         kind=reply.kind,
