@@ -124,6 +124,7 @@ def offer_person(
     session_id: str,
     now: datetime,
     event_id: int | None = None,
+    tell: bool = True,
 ) -> live.Decision:
     """HANDOFF in the web chat: a person now or the phone and a deadline.
 
@@ -131,8 +132,15 @@ def offer_person(
     to the dashboard's live queue and the resident is told they are in it; otherwise the
     hand-off reply (the number to call now and when the team will reply) is the answer.
     The live-chat worker calls this for every `handoff_requested` event of a web chat; a
-    conversation engine may call it straight after `request_handoff` (same transaction) to
-    word its reply by the decision (`Decision.route`)."""
+    conversation engine calls it straight after `request_handoff` (same transaction, with
+    the request's `event_id`, so the worker does not answer it again) and `tell` False, to
+    word its one reply by the decision (`Decision.route`, `Decision.notice`)."""
     return live.offer(
-        uow, services, interaction_id, session_id=session_id, event_id=event_id, now=now
+        uow,
+        services,
+        interaction_id,
+        session_id=session_id,
+        event_id=event_id,
+        now=now,
+        tell=tell,
     )

@@ -68,11 +68,13 @@ def senders(settings: Settings, only: Collection[Channel] | None = None) -> list
 
 def engine_for(settings: Settings, channel: Channel) -> ConversationEngine:
     """The conversation engine of a channel: the built-in one, or Rasa (when `rasa.url` is
-    set) with the built-in one as its fall-back; both ask the safety question when unsure."""
+    set) with the built-in one as its fall-back; both ask the safety question when unsure.
+    The built-in one answers "talk to a person" in one message (bot.conversation.person)."""
     from bot.conversation.builtin import BuiltInEngine
+    from bot.conversation.person import PersonNow
     from bot.conversation.unsure import AskWhenUnsure
 
-    engine: ConversationEngine = BuiltInEngine()
+    engine: ConversationEngine = PersonNow(BuiltInEngine())
     if settings.rasa.url and channel in CONVERSATIONAL:
         from bot.conversation.rasa import RasaEngine
 

@@ -4,28 +4,33 @@ YES confirms (and closes the interaction the pipeline opened for the text), "hap
 the job closes it too; a cancellation is done (flagged to the team when less than one
 working day ahead), and a change, "can't make it", NO or a date goes to the appointments
 team, who contact the resident by the hand-off deadline; "not happy" after the job starts
-the `after-job-2` clock. Each answer is texted back through the outbox.
+the `after-job-2` clock. Each answer is a `Reply` the SMS keyword step returns; the one
+caller (bot.conversation.turns.TurnRunner) sends it through the outbox.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from actions.appointments import store
 from actions.appointments.model import Context
 from actions.appointments.notice import flag_late, note, working_day_notice
 from actions.appointments.parsing import parse_reply
 from actions.appointments.team import call_after_the_job, handoff_deadline, route_to_team
-from actions.appointments.texts import send_text
+from actions.appointments.texts import reply_to_resident
 from actions.wording import date_in_words, deadline_in_words, team_in_words
 from bot.storage.repository import UnitOfWork, idempotency_key
 from channels.sms.conversation import close_interaction
 
+if TYPE_CHECKING:
+    from bot.conversation.engine import Reply
+    from bot.service.pipeline import Turn
 
-def handle_reply(turn: Any) -> bool:
-    """The SMS turn handler's appointment step: True when the text was an answer to one of
-    our appointment texts and has been answered."""
+
+def handle_reply(turn: Turn) -> list[Reply] | None:
+    """The SMS keywords' appointment step: the answer (possibly none, when it cannot be
+    sent) to a text that answers one of our appointment texts; None when it is not one."""
     pipeline = turn.pipeline
     uow: UnitOfWork = turn.uow
     msg = turn.message
@@ -33,11 +38,11 @@ def handle_reply(turn: Any) -> bool:
     now = ctx.now()
     appt = store.pending_for(uow.conn, msg.sender, now, ctx.settings.sms.reply_window_days)
     if appt is None:
-        return False
+        return None
     today = now.astimezone(ctx.zone).date()
     reply = parse_reply(msg.body, today, awaiting=appt.awaiting)
     if reply is None:
-        return False
+        return None
     interaction_id: int | None = turn.outcome.interaction_id
     new = turn.acknowledgement is not None
     key = idempotency_key("appt-reply", msg.external_id)
@@ -50,15 +55,11 @@ def handle_reply(turn: Any) -> bool:
         detail["date"] = reply.day.isoformat()
     if interaction_id is not None:
         uow.add_event(interaction_id, "appointment_reply", detail)
-    common: dict[str, Any] = {
-        "reply": True,
-        "interaction_id": interaction_id,
-        "clock": "ack-2" if new else None,
-    }
+    common: dict[str, Any] = {"interaction_id": interaction_id, "acknowledges": new}
 
     if reply.kind == "confirm":
         store.update(uow.conn, appt.id, confirmed_at=now, awaiting=None, updated_at=now)
-        send_text(
+        answer = reply_to_resident(
             uow,
             ctx,
             appt,
@@ -70,11 +71,11 @@ def handle_reply(turn: Any) -> bool:
         )
         if new:
             close_interaction(uow, ctx.clocks, interaction_id, now, "appointment confirmed")
-        return True
+        return answer
 
     if reply.kind == "happy":
         store.update(uow.conn, appt.id, satisfaction="happy", awaiting=None, updated_at=now)
-        send_text(
+        answer = reply_to_resident(
             uow,
             ctx,
             appt,
@@ -86,7 +87,7 @@ def handle_reply(turn: Any) -> bool:
         )
         if new:
             close_interaction(uow, ctx.clocks, interaction_id, now, "happy with the work")
-        return True
+        return answer
 
     # Everything else needs a person: the interaction goes to the appointments team.
     if interaction_id is not None:
@@ -99,7 +100,7 @@ def handle_reply(turn: Any) -> bool:
         if interaction_id is not None:
             deadline = call_after_the_job(uow, ctx, interaction_id, now)
             uow.add_event(interaction_id, "after_job_unhappy", {"job_ref": appt.job_ref})
-        send_text(
+        answer = reply_to_resident(
             uow,
             ctx,
             appt,
@@ -112,7 +113,7 @@ def handle_reply(turn: Any) -> bool:
             reference=reference_of(uow, interaction_id),
             **common,
         )
-        return True
+        return answer
 
     late = not working_day_notice(ctx.clocks, now, appt.slot_date, ctx.zone)
     contact_by = handoff_deadline(uow, ctx, interaction_id, now)
@@ -131,7 +132,7 @@ def handle_reply(turn: Any) -> bool:
             flag_late(uow, interaction_id, appt, "cancelled", now)
         elif new:
             close_interaction(uow, ctx.clocks, interaction_id, now, "appointment cancelled")
-        send_text(
+        answer = reply_to_resident(
             uow,
             ctx,
             appt,
@@ -141,7 +142,7 @@ def handle_reply(turn: Any) -> bool:
             kind="appointment_reply",
             **common,
         )
-        return True
+        return answer
 
     # change, can't make it, NO, or a date: the team contacts the resident to rearrange.
     store.update(
@@ -161,7 +162,7 @@ def handle_reply(turn: Any) -> bool:
             f"Resident asked to rearrange job {appt.job_ref}"
             + (f"; suggested {date_in_words(reply.day, today=today)}." if reply.day else "."),
         )
-    send_text(
+    return reply_to_resident(
         uow,
         ctx,
         appt,
@@ -175,7 +176,6 @@ def handle_reply(turn: Any) -> bool:
         reference=reference_of(uow, interaction_id),
         **common,
     )
-    return True
 
 
 def reference_of(uow: UnitOfWork, interaction_id: int | None) -> str | None:

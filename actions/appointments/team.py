@@ -9,8 +9,10 @@ from datetime import datetime
 from actions.appointments import store
 from actions.appointments.model import AFTER_JOB_POLICY, HANDOFF_POLICIES, Appointment, Context
 from actions.wording import deadline_in_words
+from bot.domain.interaction import Settlement
 from bot.storage.interactions import SqlInteractions
 from bot.storage.repository import UnitOfWork
+from sla.clock import SUPERSEDED
 
 
 def route_to_team(
@@ -55,13 +57,17 @@ def call_after_the_job(
     uow: UnitOfWork, ctx: Context, interaction_id: int, now: datetime
 ) -> datetime:
     """AFTER-JOB: not happy with completed work, so the team contacts the resident within 2
-    working days; that promise takes over from any hand-off clock (ended as before: kept
-    when in time). Returns when the team must have been in touch."""
+    working days; that promise takes over from any hand-off clock, which ends superseded
+    (nobody answered it: counting it as met would report a promise nobody kept). Returns
+    when the team must have been in touch."""
     interactions = SqlInteractions(uow)
     interaction = interactions.get(interaction_id)
-    interaction.keep_promises(
-        HANDOFF_POLICIES, by="assistant", reason="the after-job call takes over", at=now
-    )
+    for tracked in interaction.open_clocks(HANDOFF_POLICIES):
+        interaction.settle(
+            tracked.policy,
+            Settlement(SUPERSEDED, f"superseded by the after-job call ({AFTER_JOB_POLICY})"),
+            now,
+        )
     (clock,) = interaction.make_promises(
         ctx.clocks,
         (AFTER_JOB_POLICY,),

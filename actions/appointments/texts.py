@@ -10,7 +10,7 @@ email instead when the number opted out and we have an address.
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from actions.appointments import store
 from actions.appointments.model import Appointment, Context, slot_window
@@ -22,6 +22,9 @@ from bot.storage.repository import UnitOfWork, idempotency_key
 from channels.sms import gsm
 from channels.sms.conversation import enqueue_text
 from channels.sms.optout import is_opted_out
+
+if TYPE_CHECKING:
+    from bot.conversation.engine import Reply
 
 
 def _time_words(moment: time) -> str:
@@ -131,3 +134,53 @@ def send_text(
         reply=reply,
     )
     store.update(uow.conn, appt.id, last_texted_at=now)
+
+
+def reply_to_resident(
+    uow: UnitOfWork,
+    ctx: Context,
+    appt: Appointment,
+    template: str,
+    key: str,
+    now: datetime,
+    *,
+    kind: str,
+    interaction_id: int | None,
+    acknowledges: bool,
+    **extra: object,
+) -> list[Reply]:
+    """The answer to the resident's own text, as the `Reply` the turn's caller sends
+    through the outbox (bot.conversation.turns, one path with the SMS rules); by email
+    instead when the number opted out and we have an address (APPT), else none."""
+    from bot.conversation.engine import Redirect, Reply
+
+    body = ctx.composer.render(template, channel="sms", **text_values(ctx, appt, now, **extra))
+    subject = f"Your {appt.trade.lower()} appointment ({appt.job_ref})"
+    meta = {"job_ref": appt.job_ref, "subject": subject}
+    target = interaction_id if interaction_id is not None else appt.interaction_id
+    if is_opted_out(uow, appt.phone, now):
+        uow.add_event(
+            target,
+            "appointment_text_not_sent",
+            {
+                "job_ref": appt.job_ref,
+                "kind": kind,
+                "reason": "number opted out of texts",
+                "emailed": bool(appt.email),
+            },
+        )
+        if not (appt.email and ctx.settings.sms.fallback_to_email):
+            return []
+        by_email = Redirect(
+            Channel.EMAIL, appt.email, subject=subject, sender=ctx.settings.email.from_address
+        )
+        return [
+            Reply(
+                gsm.normalise(body), kind=kind, template=template, acknowledges=acknowledges,
+                key=idempotency_key(key, "email"), meta=meta, redirect=by_email,
+            )
+        ]  # fmt: skip
+    store.update(uow.conn, appt.id, last_texted_at=now)
+    return [
+        Reply(body, kind=kind, template=template, acknowledges=acknowledges, key=key, meta=meta)
+    ]

@@ -27,10 +27,6 @@ from bot.conversation.engine import Button, Reply, Turn, wants_person
 from bot.domain.interaction import Interaction
 from bot.domain.model import Channel
 from bot.service.language import language_buttons, person_button, voice_for_turn
-from sla import Clock
-
-# Clocks that are about acknowledging, not answering: not the deadline we tell the resident.
-_ACK_POLICIES = ("ack-2", "email-ack-now", "complaint-procedure-1")
 
 
 class BuiltInEngine:
@@ -167,9 +163,5 @@ class BuiltInEngine:
 
 
 def reply_deadline(turn: Turn, case: Interaction) -> datetime:
-    """The earliest open promise to answer (not merely to acknowledge), else RESP-10."""
-    running = [c.clock.due_at for c in case.open_clocks() if c.policy not in _ACK_POLICIES]
-    if running:
-        return min(running)
-    rules = turn.conversation.rules
-    return Clock.start(rules.policy("respond-10"), turn.now, rules.calendar).due_at
+    """The earliest open promise to answer, else RESP-10 (`Interaction.reply_due`)."""
+    return case.reply_due(turn.conversation.rules, turn.now)

@@ -17,13 +17,13 @@ implementation inside the message's transaction; the unit tier an in-memory one.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
 from actions.acknowledge import Composer
 from bot.domain.interaction import ClockRules, Interaction
-from bot.domain.model import InboundMessage, OutboundMessage
+from bot.domain.model import Channel, InboundMessage, OutboundMessage
 from bot.domain.repository import Interactions
 from bot.nlu.types import Classification
 from bot.settings import Settings
@@ -52,6 +52,11 @@ class Reply:
     acknowledgement's clock (ACK-2), which sending it stops. `urgent`: goes at once, even
     in SMS quiet hours (EMERGENCY). `template` names the template the words came from
     (for tests and the event log); `engine` which engine said it.
+
+    A channel step's reply may also carry `key`, the idempotency key naming the change it
+    reports (an appointment answered, a comment replied to: sent exactly once), `meta` for
+    the channel's sender (the comment a public reply answers), and `redirect`, another
+    channel to send it on (the number opted out of texts, the resident still needs to know).
     """
 
     text: str
@@ -61,6 +66,29 @@ class Reply:
     acknowledges: bool = False
     urgent: bool = False
     engine: str = "built-in"
+    key: str | None = None
+    meta: Mapping[str, str] = field(default_factory=dict)
+    redirect: Redirect | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Redirect:
+    """Send a reply on another channel and address than the message came from."""
+
+    channel: Channel
+    recipient: str
+    subject: str | None = None
+    sender: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PersonOffer:
+    """HANDOFF in the web chat: what asking for a person led to. `live`: the chat waits in
+    the live queue and `notice` says where the resident is in it; otherwise the phone and
+    the deadline (the hand-off reply) are the answer."""
+
+    live: bool
+    notice: str = ""
 
 
 class Conversation(Protocol):
@@ -83,6 +111,11 @@ class Conversation(Protocol):
         ...
 
     def handoff_requested(self, interaction_id: int) -> bool: ...
+
+    def offer_person(self, interaction_id: int) -> PersonOffer:
+        """Straight after a web chat hand-off request: a person now (the live queue) when
+        someone in the team is available in office hours, else the phone and a deadline."""
+        ...
 
     def pending_question(self, interaction_id: int) -> str | None:
         """The safety question asked in this interaction and not answered yet."""

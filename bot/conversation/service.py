@@ -279,23 +279,28 @@ class AssistantService:
         """Start the clocks the plan for this topic and urgency needs and that are not there
         yet, counted from when the resident first wrote. Returns the policy whose deadline we
         tell the resident (the same choice the pipeline makes for its acknowledgement)."""
-        row = uow.get_interaction(row_id)
+        interactions = SqlInteractions(uow)
+        case = interactions.get(row_id)
         received = uow.conn.execute(
             sa.select(t.interactions.c.created_at).where(t.interactions.c.id == row_id)
         ).scalar_one()
-        plan = plan_for(Channel(row.channel), topic, urgency, intent=intent, hazards=hazards)
-        have = {s.clock.policy for s in self.app.clocks.clocks_for(uow.conn, row_id)}
-        for policy in (plan.acknowledge, *plan.respond):
-            if policy in have or (plan.complaint and policy.startswith("complaint-")):
-                continue  # complaint clocks are started by mark_as_complaint
-            self.app.clocks.start(
-                uow.conn,
-                interaction_id=row_id,
-                policy=policy,
-                at=received,
-                channel=row.channel,
-                topic=topic.value,
-            )
+        plan = plan_for(Channel(case.channel), topic, urgency, intent=intent, hazards=hazards)
+        have = {c.policy for c in case.clocks}
+        # Complaint clocks are started by mark_as_complaint.
+        wanted = [
+            policy
+            for policy in (plan.acknowledge, *plan.respond)
+            if policy not in have and not (plan.complaint and policy.startswith("complaint-"))
+        ]
+        case.make_promises(
+            self.app.clocks,
+            wanted,
+            by="assistant",
+            reason=f"the conversation's {topic.value} request",
+            at=self.app.now(),
+            since=received,
+        )
+        interactions.save(case)
         return response_policy(plan)
 
     def _registered(

@@ -26,13 +26,14 @@ from typing import TYPE_CHECKING, Protocol
 import sqlalchemy as sa
 
 from actions.acknowledge import Composer
-from actions.handoff import person_name
+from actions.handoff import offer_person, person_name
 from actions.wording import team_in_words
-from bot.conversation.engine import ConversationEngine, Reply, Turn
+from bot.conversation.engine import ConversationEngine, PersonOffer, Reply, Turn
 from bot.conversation.rasa import conversation_id
 from bot.domain.interaction import ClockRules, Interaction
 from bot.domain.model import InboundMessage, OutboundMessage
 from bot.domain.repository import Interactions
+from bot.service.live import Route
 from bot.service.outbound import enqueue_reply
 from bot.settings import Settings
 from bot.storage import tables as t
@@ -101,6 +102,26 @@ class SqlConversation:
 
     def handoff_requested(self, interaction_id: int) -> bool:
         return bool(self._kinds(interaction_id, HANDOFF_EVENT))
+
+    def offer_person(self, interaction_id: int) -> PersonOffer:
+        # The request's event id marks it answered, so the live-chat worker (the safety net
+        # for requests no engine answered) does not queue it a second time.
+        e = t.events.c
+        event_id = self._turn.uow.conn.execute(
+            sa.select(sa.func.max(e.id)).where(
+                e.interaction_id == interaction_id, e.kind == HANDOFF_EVENT
+            )
+        ).scalar_one_or_none()
+        decision = offer_person(
+            self._turn.uow,
+            self._turn.pipeline,
+            interaction_id,
+            session_id=self._turn.message.sender,
+            now=self._turn.pipeline.now(),
+            event_id=None if event_id is None else int(event_id),
+            tell=False,
+        )
+        return PersonOffer(live=decision.route is Route.LIVE, notice=decision.notice)
 
     def pending_question(self, interaction_id: int) -> str | None:
         rows = self._kinds(interaction_id, ASKED_EVENT, ANSWERED_EVENT)
@@ -211,7 +232,7 @@ def outbound(
     """A `Reply` as the outbox row it becomes (pure). An acknowledging reply is the
     acknowledgement itself (its clock, subject, sender), under the acknowledgement's key
     unless a copy of it is held in the outbox (then under a key of its own)."""
-    meta: dict[str, str] = {}
+    meta: dict[str, str] = dict(reply.meta)
     if reply.buttons:
         buttons = [{"title": b.title, "payload": b.payload} for b in reply.buttons]
         meta["buttons"] = json.dumps(buttons)
@@ -221,20 +242,37 @@ def outbound(
     if reply.template is not None:
         meta["template"] = reply.template
     ack = acknowledgement
+    channel = message.channel.value
+    key = reply.key or idempotency_key("turn", channel, message.external_id, reply.kind, index)
+    if reply.redirect is not None:
+        to = reply.redirect
+        if reply.acknowledges and ack is not None and "clock" in ack.meta:
+            meta.setdefault("clock", ack.meta["clock"])  # it is the acknowledgement, elsewhere
+        return OutboundMessage(
+            channel=to.channel,
+            recipient=to.recipient,
+            body=reply.text,
+            idempotency_key=key,
+            subject=to.subject,
+            sender=to.sender,
+            interaction_id=interaction_id,
+            kind=reply.kind,
+            meta=meta,
+        )
     if reply.acknowledges and ack is not None:
+        own = f"{ack.idempotency_key}:answer" if held else ack.idempotency_key
         return dataclasses.replace(
             ack,
             body=reply.text,
-            idempotency_key=f"{ack.idempotency_key}:answer" if held else ack.idempotency_key,
+            idempotency_key=reply.key or own,
             kind=ack.kind if reply.kind == "acknowledgement" else reply.kind,
             meta={**ack.meta, **meta},
         )
-    channel = message.channel.value
     return OutboundMessage(
         channel=message.channel,
         recipient=message.sender,
         body=reply.text,
-        idempotency_key=idempotency_key("turn", channel, message.external_id, reply.kind, index),
+        idempotency_key=key,
         sender=ack.sender if ack is not None else None,
         interaction_id=interaction_id,
         kind=reply.kind,

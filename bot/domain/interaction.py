@@ -55,6 +55,10 @@ SETTLEMENT_CHOICES: dict[str, str] = {
 # the complaint workflow stops itself.
 NOT_KEPT_BY_A_MESSAGE = ("respond-10", "awaab-", "complaint-")
 # Outcomes of a close that are the full response RESP-10 asks for, when the resident is told.
+# Clocks that are about acknowledging, not answering, and Awaab's Law's make-safe and
+# investigate clocks (work on the home, not a reply): neither is "when we will reply".
+ACK_POLICIES = ("ack-2", "email-ack-now", "complaint-procedure-1")
+NOT_A_REPLY = ("awaab-",)
 FULL_RESPONSE_OUTCOMES = frozenset(
     {"resolved", "repair_booked", "information_given", "referred", "answered"}
 )
@@ -118,6 +122,20 @@ class Interaction:
         return [
             c for c in self.clocks if c.clock.is_open and (wanted is None or c.policy in wanted)
         ]
+
+    def reply_due(self, rules: ClockRules, at: datetime) -> datetime:
+        """When we will reply, as the resident should be told (HANDOFF, RESP-10): the
+        earliest open promise to answer (not merely to acknowledge, and not Awaab's Law's
+        24-hour make-safe clock, which is work on the home), else when RESP-10 would be due
+        from `at`. A question only: nothing changes."""
+        running = [
+            c.clock.due_at
+            for c in self.open_clocks()
+            if c.policy not in ACK_POLICIES and not c.policy.startswith(NOT_A_REPLY)
+        ]
+        if running:
+            return min(running)
+        return Clock.start(rules.policy("respond-10"), at, rules.calendar).due_at
 
     def require_open(self) -> None:
         if self.is_closed:
@@ -351,7 +369,12 @@ class Interaction:
     ) -> datetime:
         """The resident asked for a person: the case is (re)opened in its team's queue with
         a hand-off clock (HANDOFF). Returns when the earliest running clock is due."""
-        running = [c for c in self.open_clocks() if not c.policy.startswith(NOT_KEPT_BY_A_MESSAGE)]
+        # Not an acknowledgement's clock: an acknowledgement not sent yet is no reply.
+        running = [
+            c
+            for c in self.open_clocks()
+            if not c.policy.startswith(NOT_KEPT_BY_A_MESSAGE) and c.policy not in ACK_POLICIES
+        ]
         if running:
             due_at = min(c.clock.due_at for c in running)
         else:

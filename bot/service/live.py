@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import math
 from dataclasses import dataclass
@@ -68,6 +69,8 @@ class Decision:
     route: Route
     reason: str
     available: int = 0
+    # The queue notice, when the caller words it into its own reply (`offer(tell=False)`).
+    notice: str = ""
 
 
 def decide(*, enabled: bool, office_open: bool, available: int) -> Decision:
@@ -159,9 +162,12 @@ def offer(
     session_id: str,
     event_id: int | None,
     now: datetime,
+    tell: bool = True,
 ) -> Decision:
     """A resident asked for a person in the web chat: queue the chat for a live answer, or
-    record that the phone and the deadline (already in the hand-off reply) are the answer."""
+    record that the phone and the deadline (already in the hand-off reply) are the answer.
+    `tell` False: the queue notice is returned in the decision, not sent (the conversation
+    engine words it into its one hand-off reply)."""
     settings = services.settings.live_chat
     existing = store.active_for(uow.conn, interaction_id)
     if existing is not None:
@@ -201,6 +207,8 @@ def offer(
         within=_minutes(settings.queue_timeout_seconds),
         emergency=case.urgency == "emergency",
     )
+    if not tell:
+        return dataclasses.replace(decision, notice=body)
     enqueue_to_resident(
         uow, services, case, body=body, kind="live", key=("live-queued", chat_id), auto=True
     )

@@ -395,7 +395,7 @@ class Pipeline:
                 voice=language.voice_for_interaction(uow.conn, self.settings.organisation, case.id),
                 reference=case.reference,
                 resident_name=greeting_name(msg.sender_name),
-                owner_name=owner or self.settings.team(case.team).name,
+                owner_name=owner or team_in_words(self.settings.team(case.team).name),
                 deadline=deadline_in_words(clock.due_at, now=now),
             ),
             idempotency_key=idempotency_key("reopened", msg.channel.value, msg.external_id),

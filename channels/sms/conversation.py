@@ -71,8 +71,7 @@ def handle_keywords(turn: Turn, conversation: Conversation) -> list[Reply] | Non
                 answered=False,
             )  # fmt: skip
         return []  # the opt-in itself was the point: nothing to say
-    # actions.appointments writes its own texts through enqueue_text (the SMS rules).
-    return [] if handle_reply(turn) else None
+    return handle_reply(turn)  # the answer to one of our appointment texts, or None
 
 
 def help_reply(

@@ -96,8 +96,8 @@ class CommentStep:
     asks for a direct message. An abusive comment is hidden and left to staff (ABUSE).
     It is the social `KeywordStep`, run before the conversation engine: a direct message
     returns None and is answered by the engine (the acknowledgement as composed). The
-    comment's rows are actions on a public post (reply, private reply, hide), not
-    conversation replies, so this step writes them itself.
+    comment's actions on the public post (reply, private reply, hide) are `Reply` values
+    with their own keys and the action in `meta`, sent by the one caller like any other.
     """
 
     def __init__(self, settings: Settings) -> None:
@@ -114,18 +114,13 @@ class CommentStep:
         platform = msg.meta.get("platform", "")
         comment_id = msg.meta.get("comment_id", "")
         urgency = turn.classification.urgency if turn.classification is not None else "routine"
-        uow = turn.uow
         if self.hide_abusive and urgency != "emergency" and is_abusive(msg.body, self.abusive):
-            uow.enqueue(
-                _action(ack, "hide", "", comment_id, kind="moderation", clock=None),
-                message_id=None,
-            )
-            uow.add_event(
+            turn.uow.add_event(
                 ack.interaction_id,
                 "comment_hidden",
                 {"comment_id": comment_id, "reason": "house rules (abusive language)"},
             )
-            return []
+            return [_action(ack, "hide", "", comment_id, kind="moderation", clock=None)]
         private = platform != "x"
         signposts = self._signposts(turn) if urgency == "emergency" else []
         public = turn.pipeline.composer.render(
@@ -136,27 +131,26 @@ class CommentStep:
             private_reply=private,
         )
         # The public line keeps the acknowledgement promise only when nothing goes privately.
-        uow.enqueue(
+        replies = [
             _action(
                 ack, "public_reply", public, comment_id, kind="public_reply",
                 clock=None if private else ack.meta.get("clock"),
-            ),
-            message_id=None,
-        )  # fmt: skip
+                template="social_public_reply.txt.j2",
+            )
+        ]  # fmt: skip
         if private:
-            private_reply = _action(
-                ack, "private_reply", ack.body, comment_id, kind=ack.kind,
-                clock=ack.meta.get("clock"),
+            replies.append(
+                _action(
+                    ack, "private_reply", ack.body, comment_id, kind=ack.kind,
+                    clock=ack.meta.get("clock"), comment_at=msg.meta.get("received_at", ""),
+                )
             )  # fmt: skip
-            meta = dict(private_reply.meta)
-            meta["comment_at"] = msg.meta.get("received_at", "")
-            uow.enqueue(_replace_meta(private_reply, meta), message_id=None)
-        uow.add_event(
+        turn.uow.add_event(
             ack.interaction_id,
             "public_comment",
             {"comment_id": comment_id, "post_id": msg.meta.get("post_id"), "platform": platform},
         )
-        return []
+        return replies
 
     @staticmethod
     def _public_voice(turn: Turn) -> Voice:
@@ -196,26 +190,33 @@ class CommentStep:
 
 
 def _action(
-    ack: OutboundMessage, action: str, body: str, comment_id: str, *, kind: str, clock: str | None
-) -> OutboundMessage:
+    ack: OutboundMessage,
+    action: str,
+    body: str,
+    comment_id: str,
+    *,
+    kind: str,
+    clock: str | None,
+    template: str | None = None,
+    comment_at: str | None = None,
+) -> Reply:
+    """An action on the public post (reply, private reply, hide) as the `Reply` the turn's
+    caller sends through the outbox (bot.conversation.turns), keyed by the acknowledgement
+    and the action, so each is done once per comment."""
+    from bot.conversation.engine import Reply
+
     meta = {"action": action, "comment_id": comment_id}
     if clock:
         meta["clock"] = clock
-    return OutboundMessage(
-        channel=Channel.SOCIAL,
-        recipient=ack.recipient,
-        body=body,
-        idempotency_key=f"{ack.idempotency_key}:{action}",
-        interaction_id=ack.interaction_id,
+    if comment_at is not None:
+        meta["comment_at"] = comment_at
+    return Reply(
+        body,
         kind=kind,
+        template=template,
+        key=f"{ack.idempotency_key}:{action}",
         meta=meta,
     )
-
-
-def _replace_meta(message: OutboundMessage, meta: dict[str, str]) -> OutboundMessage:
-    from dataclasses import replace
-
-    return replace(message, meta=meta)
 
 
 def converses(settings: Settings) -> bool:

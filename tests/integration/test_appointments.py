@@ -277,6 +277,9 @@ async def test_after_job_unhappy_opens_an_interaction_with_the_after_job_clock(
     }
     assert clocks["after-job-2"].is_open
     assert not any(p.startswith("handoff") and c.is_open for p, c in clocks.items())
+    # Nobody answered the hand-off clock: the after-job call supersedes it (not "met").
+    handoff = [c for p, c in clocks.items() if p.startswith("handoff")]
+    assert handoff and all(c.outcome == "superseded" for c in handoff)
     interaction = world.rows(t.interactions)[0]
     assert (interaction.status, interaction.team, interaction.topic) == (
         "open",

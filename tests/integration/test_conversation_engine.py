@@ -7,6 +7,9 @@ handler replaced after bootstrap), on real SQLite and PostgreSQL.
   acknowledgement; a YES raises the interaction to an emergency in the database (the
   `reclassified` event, Awaab's Law clock) and the reply opens with what to do now; a NO
   keeps the urgency the hazard rule set.
+- Asking for a person by text: the hand-off request through the aggregate, the number to
+  call now in office hours (out of hours, when we open and the emergency line) and the
+  hand-off clock's deadline in words, in one text.
 - SMS reopening by sender: a text from the number of a case staff closed within the reopen
   window reopens it without the reference, but HELP and an appointment answer are answered
   as such first, and a case the assistant closed itself (HELP) is not reopened.
@@ -23,6 +26,7 @@ import pytest
 import sqlalchemy as sa
 
 from actions.appointments import AppointmentService
+from actions.wording import deadline_in_words
 from bot.bootstrap import App, bootstrap
 from bot.conversation.rasa import RasaEngine
 from bot.conversation.turns import TurnRunner
@@ -114,6 +118,14 @@ class World:
         with self.engine.connect() as conn:
             query = sa.select(sa.func.count()).select_from(t.events).where(e.kind == kind)
             return int(conn.execute(query).scalar_one())
+
+    def due_at(self, interaction_id: int | None) -> dict[str, datetime]:
+        c = t.clocks.c
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(c.policy, c.due_at).where(c.interaction_id == interaction_id)
+            ).all()
+        return {r.policy: r.due_at for r in rows}
 
     def open_clocks(self, interaction_id: int | None) -> set[str]:
         c = t.clocks.c
@@ -223,6 +235,53 @@ def test_by_text_a_yes_to_the_safety_question_raises_the_case_to_an_emergency(
     assert built_in.sent()[-1] is reply
 
 
+def test_after_a_yes_the_deadline_told_is_the_reply_clock_not_awaabs_make_safe_clock(
+    built_in: World,
+) -> None:
+    first = built_in.text_in("Water is leaking through my ceiling")
+    built_in.text_in("YES")
+    reply = built_in.sent()[-1]
+    due = built_in.due_at(first.interaction_id)
+    now = built_in.clock()
+    assert deadline_in_words(due["handoff-urgent-1"], now=now) in reply.body
+    assert deadline_in_words(due["awaab-emergency"], now=now) not in reply.body
+
+
+# ---- HANDOFF by text ---------------------------------------------------------------------
+
+
+def test_asking_for_a_person_by_text_gives_the_number_now_and_the_hand_off_deadline(
+    built_in: World,
+) -> None:
+    first = built_in.text_in("My boiler is broken")
+    asked = built_in.text_in("Can I speak to someone please")
+    assert asked.interaction_id == first.interaction_id
+    _ack, reply = built_in.sent()
+    assert reply.kind == "handoff" and reply.meta["template"] == "person_asked.txt.j2"
+    org = built_in.app.settings.organisation
+    assert f"To talk to someone now, call {org.phone}." in reply.body
+    due = built_in.due_at(first.interaction_id)["handoff-3"]
+    assert deadline_in_words(due, now=built_in.clock()) in reply.body
+    assert first.reference is not None and first.reference in reply.body
+    assert built_in.events("handoff_requested") == 1
+    assert reply.meta["segments"] in ("1", "2")  # SMS rules on this path too
+    built_in.text_in("Can I speak to someone please")  # asked again: one request
+    assert built_in.events("handoff_requested") == 1
+    assert built_in.sent()[-1].body.startswith("You have already asked for a person.")
+
+
+def test_asking_for_a_person_by_text_out_of_hours_says_when_we_open(built_in: World) -> None:
+    built_in.clock.current = datetime(2026, 11, 23, 19, 0, tzinfo=UTC)  # Monday, 7pm
+    first = built_in.text_in("Can I speak to someone please")
+    (reply,) = built_in.sent()
+    assert reply.kind == "acknowledgement" and reply.meta["clock"] == "ack-2"
+    assert first.reference is not None and first.reference in reply.body
+    org = built_in.app.settings.organisation
+    assert "Our office is closed now." in reply.body and org.emergency_phone in reply.body
+    assert "To talk to someone now" not in reply.body
+    assert built_in.events("handoff_requested") == 1
+
+
 def test_by_text_a_no_keeps_the_urgency_the_hazard_rule_set(built_in: World) -> None:
     first = built_in.text_in("Water is leaking through my ceiling")
     built_in.text_in("NO")
@@ -261,6 +320,8 @@ def test_a_text_without_the_reference_reopens_the_case_staff_closed(built_in: Wo
     assert built_in.interaction(first.interaction_id).status == "open"
     assert built_in.sent()[-1].kind == "reopened"
     assert built_in.events("reopened") == 1
+    # The team as the engine names it ("the Repairs team"), a capital where it opens.
+    assert "The Repairs team will reply" in built_in.sent()[-1].body
 
 
 def test_help_after_a_close_is_answered_as_help_and_the_case_stays_closed(

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from actions.acknowledge import Composer
 from actions.wording import team_in_words
-from bot.conversation.engine import ConversationEngine, Reply, Turn
+from bot.conversation.engine import ConversationEngine, PersonOffer, Reply, Turn
 from bot.conversation.turns import outbound
 from bot.domain import events as ev
 from bot.domain.interaction import ClockRules, Interaction
@@ -45,6 +45,9 @@ class FakeConversation:
     answers: list[tuple[int, str, str]] = field(default_factory=list)
     notes: list[tuple[int | None, str, dict[str, object]]] = field(default_factory=list)
     checkpoints: int = 0
+    # What the live queue answers when the engine offers a person (the web chat), and who asked.
+    person: PersonOffer = field(default_factory=lambda: PersonOffer(live=False))
+    offered: list[int] = field(default_factory=list)
 
     @property
     def composer(self) -> Composer:
@@ -58,6 +61,10 @@ class FakeConversation:
             i == interaction_id and isinstance(e, ev.HandoffRequested)
             for i, e in self.interactions.log
         )
+
+    def offer_person(self, interaction_id: int) -> PersonOffer:
+        self.offered.append(interaction_id)
+        return self.person
 
     def pending_question(self, interaction_id: int) -> str | None:
         return self.questions.get(interaction_id)

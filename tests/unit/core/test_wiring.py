@@ -6,6 +6,7 @@ import pytest
 
 from bot.bootstrap import default_classifier
 from bot.conversation.builtin import BuiltInEngine
+from bot.conversation.person import PersonNow
 from bot.conversation.rasa import RasaEngine
 from bot.conversation.rasa_nlu import RasaClassifier
 from bot.conversation.turns import TurnRunner
@@ -36,7 +37,9 @@ def test_without_rasa_each_channel_keeps_its_own_assistant() -> None:
     assert Channel.EMAIL not in handlers
     for handler in handlers.values():
         assert isinstance(handler.engine, AskWhenUnsure)
-        assert isinstance(handler.engine.inner, BuiltInEngine)
+        # The built-in engine answers "talk to a person" in one message (PersonNow).
+        assert isinstance(handler.engine.inner, PersonNow)
+        assert isinstance(handler.engine.inner.inner, BuiltInEngine)
 
 
 def test_with_rasa_conversations_go_to_rasa_with_the_assistant_as_fallback() -> None:
@@ -51,4 +54,5 @@ def test_with_rasa_conversations_go_to_rasa_with_the_assistant_as_fallback() -> 
         engine = handler.engine
         assert isinstance(engine, AskWhenUnsure)
         assert isinstance(engine.inner, RasaEngine)
-        assert isinstance(engine.inner.fallback, BuiltInEngine)
+        assert isinstance(engine.inner.fallback, PersonNow)
+        assert isinstance(engine.inner.fallback.inner, BuiltInEngine)
