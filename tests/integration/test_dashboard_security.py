@@ -154,4 +154,6 @@ async def test_the_owner_shows_as_a_name(env: Env) -> None:
     assert "<dt>Owner</dt><dd>Rita Repairs</dd>" in page
     assert "by: Rita Repairs" in page  # the timeline too
     queue = await env.html("/staff/?view=mine")
-    assert "/ Rita Repairs" in queue and "rita@landlord.example</td>" not in queue
+    # The queue shows the owner under the team, by name, never by address.
+    assert '<span class="owner">Rita Repairs</span>' in queue
+    assert "rita@landlord.example" not in queue

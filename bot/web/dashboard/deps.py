@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlencode
 
+import fastapi
 from fastapi import Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
@@ -47,6 +48,13 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 HERE = Path(__file__).parent
+
+# A row id in a path or query: a number the databases can hold (SQLite and PostgreSQL keep
+# 64-bit integers), so a hostile or mistyped id is refused with a 422 before any query,
+# never an overflow inside the driver.
+MAX_ROW_ID = 2**63 - 1
+RowId = Annotated[int, fastapi.Path(ge=1, le=MAX_ROW_ID)]
+RowAfter = Annotated[int, fastapi.Query(ge=0, le=MAX_ROW_ID)]  # "rows after this id"
 SESSION_COOKIE = auth.SESSION_COOKIE
 LOGIN_COOKIE = "ds_login"
 FLASH_COOKIE = "ds_flash"

@@ -19,6 +19,7 @@ from bot.web.dashboard.deps import (
     AdminFormUser,
     AdminUser,
     Dashboard,
+    RowId,
     wall_now,
 )
 from bot.web.dashboard.routes.signin import client_of
@@ -146,7 +147,7 @@ def build(ctx: Dashboard) -> APIRouter:
     @router.post("/users/{user_id}/active")
     async def user_active(
         request: Request,
-        user_id: int,
+        user_id: RowId,
         user: AdminFormUser,
         active: Annotated[str, Form()] = "",
     ) -> RedirectResponse:
@@ -170,7 +171,7 @@ def build(ctx: Dashboard) -> APIRouter:
         return ctx.flash_redirect("/staff/users", "Saved.")
 
     @router.post("/users/{user_id}/reset", response_model=None)
-    async def user_reset(request: Request, user_id: int, user: AdminFormUser) -> Response:
+    async def user_reset(request: Request, user_id: RowId, user: AdminFormUser) -> Response:
         """A temporary password, shown once on this page (never in a URL or a log); it only
         lets its owner choose a new one. Their sessions end and two-step sign-in is cleared,
         as a reset is what someone who lost their phone asks for."""

@@ -20,6 +20,7 @@ from bot.web.dashboard.deps import (
     CurrentUser,
     Dashboard,
     FormUser,
+    RowId,
     actor,
     wall_now,
 )
@@ -36,7 +37,7 @@ def build(ctx: Dashboard) -> APIRouter:
 
     @router.get("/interactions/{interaction_id}", response_class=HTMLResponse)
     async def interaction(
-        request: Request, user: CurrentUser, interaction_id: int, fragment: str | None = None
+        request: Request, user: CurrentUser, interaction_id: RowId, fragment: str | None = None
     ) -> HTMLResponse:
         now = ctx.app.now()
 
@@ -121,7 +122,7 @@ def build(ctx: Dashboard) -> APIRouter:
     @router.post("/interactions/{interaction_id}/reply")
     async def reply(
         request: Request,
-        interaction_id: int,
+        interaction_id: RowId,
         user: FormUser,
         text: Annotated[str, Form()] = "",
         nonce: Annotated[str, Form()] = "",
@@ -143,7 +144,7 @@ def build(ctx: Dashboard) -> APIRouter:
         return await ctx.act(user, interaction_id, do, audit_as="replied")
 
     @router.post("/interactions/{interaction_id}/pause")
-    async def pause(request: Request, interaction_id: int, user: FormUser) -> RedirectResponse:
+    async def pause(request: Request, interaction_id: RowId, user: FormUser) -> RedirectResponse:
         now = ctx.app.now()
 
         def do(uow: UnitOfWork) -> str:
@@ -153,7 +154,7 @@ def build(ctx: Dashboard) -> APIRouter:
         return await ctx.act(user, interaction_id, do, audit_as="paused")
 
     @router.post("/interactions/{interaction_id}/resume")
-    async def resume(request: Request, interaction_id: int, user: FormUser) -> RedirectResponse:
+    async def resume(request: Request, interaction_id: RowId, user: FormUser) -> RedirectResponse:
         now = ctx.app.now()
 
         def do(uow: UnitOfWork) -> str:
@@ -165,7 +166,7 @@ def build(ctx: Dashboard) -> APIRouter:
     @router.post("/interactions/{interaction_id}/close")
     async def close(
         request: Request,
-        interaction_id: int,
+        interaction_id: RowId,
         user: FormUser,
         outcome: Annotated[str, Form()] = "",
         note: Annotated[str, Form()] = "",
@@ -196,7 +197,7 @@ def build(ctx: Dashboard) -> APIRouter:
         return await ctx.act(user, interaction_id, do, audit_as="closed")
 
     @router.post("/interactions/{interaction_id}/reopen")
-    async def reopen(request: Request, interaction_id: int, user: FormUser) -> RedirectResponse:
+    async def reopen(request: Request, interaction_id: RowId, user: FormUser) -> RedirectResponse:
         now = ctx.app.now()
 
         def do(uow: UnitOfWork) -> str:
@@ -206,7 +207,7 @@ def build(ctx: Dashboard) -> APIRouter:
         return await ctx.act(user, interaction_id, do, audit_as="reopened")
 
     @router.post("/interactions/{interaction_id}/take")
-    async def take(request: Request, interaction_id: int, user: FormUser) -> RedirectResponse:
+    async def take(request: Request, interaction_id: RowId, user: FormUser) -> RedirectResponse:
         now = ctx.app.now()
 
         def do(uow: UnitOfWork) -> str:
@@ -218,7 +219,7 @@ def build(ctx: Dashboard) -> APIRouter:
     @router.post("/interactions/{interaction_id}/transfer")
     async def transfer(
         request: Request,
-        interaction_id: int,
+        interaction_id: RowId,
         user: FormUser,
         team: Annotated[str, Form()] = "",
         owner: Annotated[str, Form()] = "",
@@ -248,7 +249,7 @@ def build(ctx: Dashboard) -> APIRouter:
 
     @router.post("/interactions/{interaction_id}/complaint/mark")
     async def complaint_mark(
-        request: Request, interaction_id: int, user: FormUser
+        request: Request, interaction_id: RowId, user: FormUser
     ) -> RedirectResponse:
         now = ctx.app.now()
 
@@ -261,7 +262,7 @@ def build(ctx: Dashboard) -> APIRouter:
     @router.post("/interactions/{interaction_id}/complaint/acknowledge")
     async def complaint_ack(
         request: Request,
-        interaction_id: int,
+        interaction_id: RowId,
         user: FormUser,
         handler: Annotated[str, Form()] = "",
         summary: Annotated[str, Form()] = "",
@@ -291,7 +292,7 @@ def build(ctx: Dashboard) -> APIRouter:
     @router.post("/interactions/{interaction_id}/complaint/extend")
     async def complaint_extend(
         request: Request,
-        interaction_id: int,
+        interaction_id: RowId,
         user: FormUser,
         days: Annotated[str, Form()] = "",
         reason: Annotated[str, Form()] = "",
@@ -318,7 +319,7 @@ def build(ctx: Dashboard) -> APIRouter:
     @router.post("/interactions/{interaction_id}/complaint/escalate")
     async def complaint_escalate(
         request: Request,
-        interaction_id: int,
+        interaction_id: RowId,
         user: FormUser,
         handler: Annotated[str, Form()] = "",
         reason: Annotated[str, Form()] = "",
@@ -340,7 +341,7 @@ def build(ctx: Dashboard) -> APIRouter:
     @router.post("/interactions/{interaction_id}/complaint/respond")
     async def complaint_respond(
         request: Request,
-        interaction_id: int,
+        interaction_id: RowId,
         user: FormUser,
         text: Annotated[str, Form()] = "",
     ) -> RedirectResponse:

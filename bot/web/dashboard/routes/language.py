@@ -14,7 +14,7 @@ from actions.languages import LANGUAGE_NAMES, STAFF, language_name
 from actions.replies import ActionError
 from bot.service import language
 from bot.storage.repository import UnitOfWork
-from bot.web.dashboard.deps import Dashboard, FormUser
+from bot.web.dashboard.deps import Dashboard, FormUser, RowId
 
 
 def build(ctx: Dashboard) -> APIRouter:
@@ -22,7 +22,7 @@ def build(ctx: Dashboard) -> APIRouter:
 
     @router.post("/interactions/{interaction_id}/language")
     async def set_language(
-        interaction_id: int,
+        interaction_id: RowId,
         user: FormUser,
         code: Annotated[str, Form(alias="language")] = "",
     ) -> RedirectResponse:

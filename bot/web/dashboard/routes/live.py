@@ -34,7 +34,16 @@ from bot.storage import live as store
 from bot.storage.repository import UnitOfWork
 from bot.web.dashboard import audit, queries
 from bot.web.dashboard.auth import StaffUser
-from bot.web.dashboard.deps import CurrentUser, Dashboard, FormUser, actor, redirect, wall_now
+from bot.web.dashboard.deps import (
+    CurrentUser,
+    Dashboard,
+    FormUser,
+    RowAfter,
+    RowId,
+    actor,
+    redirect,
+    wall_now,
+)
 from bot.web.dashboard.routes.signin import client_of
 
 HERE = Path(__file__).resolve().parent.parent
@@ -198,7 +207,7 @@ def build(ctx: Dashboard) -> APIRouter:
     async def act(
         request: Request,
         user: StaffUser,
-        chat_id: int,
+        chat_id: RowId,
         step: Callable[[UnitOfWork, store.LiveChat], str],
         audit_as: str,
     ) -> tuple[str | None, str | None]:
@@ -239,7 +248,7 @@ def build(ctx: Dashboard) -> APIRouter:
         return ctx.flash_redirect(back, message or "") if message else redirect(back)
 
     @router.post("/chats/{chat_id}/take")
-    async def take(request: Request, chat_id: int, user: FormUser) -> Response:
+    async def take(request: Request, chat_id: RowId, user: FormUser) -> Response:
         now = app.now()
 
         def step(uow: UnitOfWork, chat: store.LiveChat) -> str:
@@ -254,7 +263,7 @@ def build(ctx: Dashboard) -> APIRouter:
     @router.post("/chats/{chat_id}/say")
     async def say(
         request: Request,
-        chat_id: int,
+        chat_id: RowId,
         user: FormUser,
         text: Annotated[str, Form()] = "",
         nonce: Annotated[str, Form()] = "",
@@ -270,7 +279,7 @@ def build(ctx: Dashboard) -> APIRouter:
         return answer(request, chat_id, message, error)
 
     @router.post("/chats/{chat_id}/end")
-    async def end(request: Request, chat_id: int, user: FormUser) -> Response:
+    async def end(request: Request, chat_id: RowId, user: FormUser) -> Response:
         now = app.now()
 
         def step(uow: UnitOfWork, chat: store.LiveChat) -> str:
@@ -290,7 +299,7 @@ def build(ctx: Dashboard) -> APIRouter:
         return chat.interaction_id if chat is not None else 0
 
     @router.get("/chats/{chat_id}", response_class=HTMLResponse)
-    async def chat_page(request: Request, chat_id: int, user: CurrentUser) -> Response:
+    async def chat_page(request: Request, chat_id: RowId, user: CurrentUser) -> Response:
         def read() -> dict[str, Any]:
             with ctx.engine.begin() as conn:
                 chat = store.get(conn, chat_id)
@@ -329,7 +338,7 @@ def build(ctx: Dashboard) -> APIRouter:
 
     @router.get("/chats/{chat_id}/stream")
     async def stream(
-        request: Request, chat_id: int, user: CurrentUser, after: int = 0
+        request: Request, chat_id: RowId, user: CurrentUser, after: RowAfter = 0
     ) -> StreamingResponse:
         """Server-sent events: `line` for each new chat line (both sides), `state` when the
         chat is taken or ends. Woken by the web chat hub; polls as a fall-back."""

@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from bot.service import quarantine
 from bot.web.dashboard import audit
-from bot.web.dashboard.deps import AdminFormUser, AdminUser, Dashboard, wall_now
+from bot.web.dashboard.deps import AdminFormUser, AdminUser, Dashboard, RowId, wall_now
 
 
 def build(ctx: Dashboard) -> APIRouter:
@@ -27,7 +27,7 @@ def build(ctx: Dashboard) -> APIRouter:
         return ctx.page(request, "quarantine.html", user, rows=rows)
 
     @router.post("/quarantine/{inbound_id}/retry")
-    async def retry(request: Request, inbound_id: int, user: AdminFormUser) -> RedirectResponse:
+    async def retry(request: Request, inbound_id: RowId, user: AdminFormUser) -> RedirectResponse:
         def work() -> bool:
             with ctx.engine.begin() as conn:
                 done = quarantine.retry(conn, inbound_id)
@@ -50,7 +50,7 @@ def build(ctx: Dashboard) -> APIRouter:
         return ctx.flash_redirect(back, f"Message {inbound_id} is being handled again.")
 
     @router.post("/quarantine/{inbound_id}/by-hand")
-    async def by_hand(inbound_id: int, user: AdminFormUser) -> RedirectResponse:
+    async def by_hand(inbound_id: RowId, user: AdminFormUser) -> RedirectResponse:
         def work() -> bool:
             with ctx.engine.begin() as conn:
                 done = quarantine.handle_by_hand(conn, inbound_id, user.email)
