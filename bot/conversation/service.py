@@ -285,7 +285,9 @@ class AssistantService:
             sa.select(t.interactions.c.created_at).where(t.interactions.c.id == row_id)
         ).scalar_one()
         plan = plan_for(Channel(case.channel), topic, urgency, intent=intent, hazards=hazards)
-        have = {c.policy for c in case.clocks}
+        # Every clock the case ever had, settled ones too: the aggregate holds only the open
+        # ones, and a promise already kept (the acknowledgement sent) is not made again.
+        have = {s.clock.policy for s in self.app.clocks.clocks_for(uow.conn, row_id)}
         # Complaint clocks are started by mark_as_complaint.
         wanted = [
             policy

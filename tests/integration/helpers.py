@@ -44,7 +44,7 @@ def make_app(
     engine: sa.Engine, clock: FakeClock, settings: Settings | None = None, **kw: Any
 ) -> tuple[App, CollectingSender]:
     sender = CollectingSender(Channel.EMAIL)
-    decoders = {c: json_decoder for c in Channel}
+    decoders = kw.pop("decoders", None) or {c: json_decoder for c in Channel}
     app = bootstrap(
         settings or Settings(),
         engine=engine,

@@ -23,6 +23,7 @@ from bot.settings import Settings
 from bot.storage import tables as t
 from bot.storage import tables_probe as tp
 from bot.web.dashboard.queries import Scope, queue_page
+from channels.base import Decoder
 from channels.email.adapter import decoder as email_decoder
 from tests.fakes import FakeClock
 from tests.integration.helpers import json_decoder, make_app
@@ -62,10 +63,12 @@ def _queue(engine: sa.Engine) -> list[str]:
     return [row.reference for row in page.rows]
 
 
-def _made(app: object, engine: sa.Engine) -> None:
-    decoders = {c: json_decoder for c in Channel}
-    decoders[Channel.EMAIL] = email_decoder(app.settings)  # type: ignore[attr-defined]
-    app.pipeline.decoders = decoders  # type: ignore[attr-defined]
+def _with_real_email(settings: Settings) -> dict[Channel, Decoder]:
+    """The tests' JSON decoders, but real MIME for email (the probe's header is read there):
+    given to bootstrap, which hands them to the reading worker it starts."""
+    decoders: dict[Channel, Decoder] = {c: json_decoder for c in Channel}
+    decoders[Channel.EMAIL] = email_decoder(settings)
+    return decoders
 
 
 def test_a_probe_is_acknowledged_then_set_apart(engine: sa.Engine) -> None:
@@ -126,8 +129,7 @@ def test_forged_and_replayed_markers_are_residents(engine: sa.Engine) -> None:
 
 def test_an_email_probe_is_marked_in_its_header(engine: sa.Engine) -> None:
     clock = FakeClock(MONDAY_10)
-    app, _ = make_app(engine, clock, settings())
-    _made(app, engine)
+    app, _ = make_app(engine, clock, settings(), decoders=_with_real_email(settings()))
     token, _ = sign(SECRET, "email", MONDAY_10)
 
     def mail(n: int, extra: str, body: str) -> bytes:
