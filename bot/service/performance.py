@@ -129,10 +129,12 @@ def _not_a_probe(interaction_id: Any) -> Any:
     return interaction_id.not_in(sa.select(tp.probe_cases.c.interaction_id))
 
 
-def _filtered(query: Any, filters: Filters, c: Any, i: Any) -> Any:
-    query = query.where(_not_a_probe(i.id))
+def _filtered(query: Any, filters: Filters, c: Any) -> Any:
+    """Clocks of residents' cases matching `filters`, read from the clock alone: the
+    database copies the interaction's team and "is a probe" onto it (bot.storage.tables)."""
+    query = query.where(c.probe == sa.false())
     if filters.team:
-        query = query.where(i.team == filters.team)
+        query = query.where(c.team == filters.team)
     if filters.channel:
         query = query.where(c.channel == filters.channel)
     if filters.topic:
@@ -281,7 +283,7 @@ def _decided_cte(
     `settled_at` and `verdict` (kept by the database from the clock's own columns), and for
     an open clock the test that its due time has passed unpaused by `cutoff`.
     Materialised, so the groupings that read it share one pass over the index."""
-    c, i = t.clocks.c, t.interactions.c
+    c = t.clocks.c
     counted = sa.or_(
         c.stopped_at.is_not(None),
         sa.and_(
@@ -289,24 +291,20 @@ def _decided_cte(
             sa.or_(c.paused_at.is_(None), c.paused_at > c.due_at),
         ),
     )
-    inner = (
-        sa.select(
-            c.id,
-            c.policy,
-            c.promise,
-            c.channel,
-            c.topic,
-            i.team,
-            c.settled_at.label("decided_at"),
-            c.verdict,
-            c.started_at,
-            c.stopped_at,
-            c.outcome,
-        )
-        .select_from(t.clocks.join(t.interactions, c.interaction_id == i.id))
-        .where(_in_period(c.settled_at, start, end), counted)
-    )
-    return _filtered(inner, filters, c, i).cte("decided").prefix_with("MATERIALIZED")
+    inner = sa.select(
+        c.id,
+        c.policy,
+        c.promise,
+        c.channel,
+        c.topic,
+        c.team,
+        c.settled_at.label("decided_at"),
+        c.verdict,
+        c.started_at,
+        c.stopped_at,
+        c.outcome,
+    ).where(_in_period(c.settled_at, start, end), counted)
+    return _filtered(inner, filters, c).cte("decided").prefix_with("MATERIALIZED")
 
 
 def _volume(
@@ -337,19 +335,16 @@ def _volume(
 def _ch01(
     conn: sa.Connection, start: datetime, end: datetime, filters: Filters, homes: int | None
 ) -> dict[str, int | float | None]:
-    c, i = t.clocks.c, t.interactions.c
+    c = t.clocks.c
     query = (
         sa.select(c.policy, sa.func.count().label("n"))
-        .select_from(t.clocks.join(t.interactions, c.interaction_id == i.id))
         .where(
             c.policy.in_(("complaint-stage1-ack", "complaint-stage2-ack")),
             _in_period(c.started_at, start, end),
         )
         .group_by(c.policy)
     )
-    counts = Counter(
-        {str(r.policy): int(r.n) for r in conn.execute(_filtered(query, filters, c, i))}
-    )
+    counts = Counter({str(r.policy): int(r.n) for r in conn.execute(_filtered(query, filters, c))})
     stage1, stage2 = counts["complaint-stage1-ack"], counts["complaint-stage2-ack"]
     per = (lambda n: round(n * 1000 / homes, 2)) if homes else (lambda n: None)
     return {
