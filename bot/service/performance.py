@@ -112,12 +112,6 @@ def _day(dialect: str, expr: Any) -> Any:
     return sa.func.to_char(sa.func.timezone("UTC", expr), "YYYY-MM-DD")
 
 
-def _hour(dialect: str, expr: Any) -> Any:
-    if dialect == "sqlite":
-        return sa.func.substr(expr, 1, 13)
-    return sa.func.to_char(sa.func.timezone("UTC", expr), "YYYY-MM-DD HH24")
-
-
 def _seconds(dialect: str, later: Any, earlier: Any) -> Any:
     if dialect == "sqlite":
         return (sa.func.julianday(later) - sa.func.julianday(earlier)) * 86400.0
@@ -307,28 +301,57 @@ def _decided_cte(
     return _filtered(inner, filters, c).cte("decided").prefix_with("MATERIALIZED")
 
 
+def _offset_spans(start: datetime, end: datetime) -> list[tuple[datetime, datetime, int]]:
+    """[start, end) cut where London's offset from UTC changes: (from, to, offset hours).
+    Offsets are whole hours and change on a whole UTC hour, so within a span the London
+    hour of day is the UTC hour plus the offset."""
+
+    def offset(at: datetime) -> int:
+        found = at.astimezone(LONDON).utcoffset()
+        return int(found.total_seconds() // 3600) if found else 0
+
+    spans: list[tuple[datetime, datetime, int]] = []
+    begin, current, probe = start, offset(start), start
+    while probe < end:
+        following = min(probe + timedelta(days=1), end)
+        if offset(following) != current:  # it changed in (probe, following]: find the hour
+            at = probe.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+            while offset(at) == current:
+                at += timedelta(hours=1)
+            spans.append((begin, at, current))
+            begin, current = at, offset(at)
+        probe = following
+    if begin < end:
+        spans.append((begin, end, current))
+    return spans
+
+
 def _volume(
     conn: sa.Connection, start: datetime, end: datetime, filters: Filters
 ) -> dict[str, list[int]]:
-    """New enquiries by channel and London hour of day."""
+    """New enquiries by channel and London hour of day: grouped by UTC hour of day in
+    each span of one London offset (24 groups a channel, not one per hour of the period)."""
     i = t.interactions.c
-    hour = _hour(conn.dialect.name, i.created_at)
-    query = (
-        sa.select(i.channel, hour.label("hour"), sa.func.count().label("n"))
-        .where(_in_period(i.created_at, start, end), _not_a_probe(i.id))
-        .group_by(i.channel, hour)
-    )
-    if filters.team:
-        query = query.where(i.team == filters.team)
-    if filters.channel:
-        query = query.where(i.channel == filters.channel)
-    if filters.topic:
-        query = query.where(i.topic == filters.topic)
+    if conn.dialect.name == "sqlite":
+        hour = sa.func.substr(i.created_at, 12, 2)  # naive UTC text, "YYYY-MM-DD HH:..."
+    else:
+        hour = sa.func.to_char(sa.func.timezone("UTC", i.created_at), "HH24")
     volume: dict[str, list[int]] = {}
-    for channel, stamp, n in conn.execute(query):
-        text = str(stamp)  # "YYYY-MM-DD HH" in UTC; strptime costs more than the query
-        utc = datetime(int(text[:4]), int(text[5:7]), int(text[8:10]), int(text[11:13]), tzinfo=UTC)
-        volume.setdefault(str(channel), [0] * 24)[utc.astimezone(LONDON).hour] += int(n)
+    for begin, stop, offset in _offset_spans(start, end):
+        query = (
+            sa.select(i.channel, hour.label("hour"), sa.func.count().label("n"))
+            .where(_in_period(i.created_at, begin, stop), _not_a_probe(i.id))
+            .group_by(i.channel, hour)
+        )
+        if filters.team:
+            query = query.where(i.team == filters.team)
+        if filters.channel:
+            query = query.where(i.channel == filters.channel)
+        if filters.topic:
+            query = query.where(i.topic == filters.topic)
+        for channel, utc_hour, n in conn.execute(query):
+            local = (int(utc_hour) + offset) % 24
+            volume.setdefault(str(channel), [0] * 24)[local] += int(n)
     return dict(sorted(volume.items()))
 
 
