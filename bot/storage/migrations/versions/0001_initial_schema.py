@@ -352,10 +352,9 @@ def upgrade() -> None:
         batch_op.create_index("ix_clocks_policy_started_at", ["policy", "started_at"], unique=False)
         batch_op.create_index(
             "ix_clocks_settled_at",
-            [
-                "settled_at",
-                "policy",
-                "verdict",
+            ["settled_at", "policy", "verdict"],
+            unique=False,
+            postgresql_include=[
                 "probe",
                 "team",
                 "channel",
@@ -367,7 +366,6 @@ def upgrade() -> None:
                 "due_at",
                 "paused_at",
             ],
-            unique=False,
         )
 
     op.create_table(
