@@ -112,12 +112,6 @@ def _day(dialect: str, expr: Any) -> Any:
     return sa.func.to_char(sa.func.timezone("UTC", expr), "YYYY-MM-DD")
 
 
-def _hour(dialect: str, expr: Any) -> Any:
-    if dialect == "sqlite":
-        return sa.func.substr(expr, 1, 13)
-    return sa.func.to_char(sa.func.timezone("UTC", expr), "YYYY-MM-DD HH24")
-
-
 def _seconds(dialect: str, later: Any, earlier: Any) -> Any:
     if dialect == "sqlite":
         return (sa.func.julianday(later) - sa.func.julianday(earlier)) * 86400.0
@@ -129,10 +123,12 @@ def _not_a_probe(interaction_id: Any) -> Any:
     return interaction_id.not_in(sa.select(tp.probe_cases.c.interaction_id))
 
 
-def _filtered(query: Any, filters: Filters, c: Any, i: Any) -> Any:
-    query = query.where(_not_a_probe(i.id))
+def _filtered(query: Any, filters: Filters, c: Any) -> Any:
+    """Clocks of residents' cases matching `filters`, read from the clock alone: the
+    database copies the interaction's team and "is a probe" onto it (bot.storage.tables)."""
+    query = query.where(c.probe == sa.false())
     if filters.team:
-        query = query.where(i.team == filters.team)
+        query = query.where(c.team == filters.team)
     if filters.channel:
         query = query.where(c.channel == filters.channel)
     if filters.topic:
@@ -281,7 +277,7 @@ def _decided_cte(
     `settled_at` and `verdict` (kept by the database from the clock's own columns), and for
     an open clock the test that its due time has passed unpaused by `cutoff`.
     Materialised, so the groupings that read it share one pass over the index."""
-    c, i = t.clocks.c, t.interactions.c
+    c = t.clocks.c
     counted = sa.or_(
         c.stopped_at.is_not(None),
         sa.and_(
@@ -289,67 +285,89 @@ def _decided_cte(
             sa.or_(c.paused_at.is_(None), c.paused_at > c.due_at),
         ),
     )
-    inner = (
-        sa.select(
-            c.id,
-            c.policy,
-            c.promise,
-            c.channel,
-            c.topic,
-            i.team,
-            c.settled_at.label("decided_at"),
-            c.verdict,
-            c.started_at,
-            c.stopped_at,
-            c.outcome,
-        )
-        .select_from(t.clocks.join(t.interactions, c.interaction_id == i.id))
-        .where(_in_period(c.settled_at, start, end), counted)
-    )
-    return _filtered(inner, filters, c, i).cte("decided").prefix_with("MATERIALIZED")
+    inner = sa.select(
+        c.id,
+        c.policy,
+        c.promise,
+        c.channel,
+        c.topic,
+        c.team,
+        c.settled_at.label("decided_at"),
+        c.verdict,
+        c.started_at,
+        c.stopped_at,
+        c.outcome,
+    ).where(_in_period(c.settled_at, start, end), counted)
+    return _filtered(inner, filters, c).cte("decided").prefix_with("MATERIALIZED")
+
+
+def _offset_spans(start: datetime, end: datetime) -> list[tuple[datetime, datetime, int]]:
+    """[start, end) cut where London's offset from UTC changes: (from, to, offset hours).
+    Offsets are whole hours and change on a whole UTC hour, so within a span the London
+    hour of day is the UTC hour plus the offset."""
+
+    def offset(at: datetime) -> int:
+        found = at.astimezone(LONDON).utcoffset()
+        return int(found.total_seconds() // 3600) if found else 0
+
+    spans: list[tuple[datetime, datetime, int]] = []
+    begin, current, probe = start, offset(start), start
+    while probe < end:
+        following = min(probe + timedelta(days=1), end)
+        if offset(following) != current:  # it changed in (probe, following]: find the hour
+            at = probe.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+            while offset(at) == current:
+                at += timedelta(hours=1)
+            spans.append((begin, at, current))
+            begin, current = at, offset(at)
+        probe = following
+    if begin < end:
+        spans.append((begin, end, current))
+    return spans
 
 
 def _volume(
     conn: sa.Connection, start: datetime, end: datetime, filters: Filters
 ) -> dict[str, list[int]]:
-    """New enquiries by channel and London hour of day."""
+    """New enquiries by channel and London hour of day: grouped by UTC hour of day in
+    each span of one London offset (24 groups a channel, not one per hour of the period)."""
     i = t.interactions.c
-    hour = _hour(conn.dialect.name, i.created_at)
-    query = (
-        sa.select(i.channel, hour.label("hour"), sa.func.count().label("n"))
-        .where(_in_period(i.created_at, start, end), _not_a_probe(i.id))
-        .group_by(i.channel, hour)
-    )
-    if filters.team:
-        query = query.where(i.team == filters.team)
-    if filters.channel:
-        query = query.where(i.channel == filters.channel)
-    if filters.topic:
-        query = query.where(i.topic == filters.topic)
+    if conn.dialect.name == "sqlite":
+        hour = sa.func.substr(i.created_at, 12, 2)  # naive UTC text, "YYYY-MM-DD HH:..."
+    else:
+        hour = sa.func.to_char(sa.func.timezone("UTC", i.created_at), "HH24")
     volume: dict[str, list[int]] = {}
-    for channel, stamp, n in conn.execute(query):
-        text = str(stamp)  # "YYYY-MM-DD HH" in UTC; strptime costs more than the query
-        utc = datetime(int(text[:4]), int(text[5:7]), int(text[8:10]), int(text[11:13]), tzinfo=UTC)
-        volume.setdefault(str(channel), [0] * 24)[utc.astimezone(LONDON).hour] += int(n)
+    for begin, stop, offset in _offset_spans(start, end):
+        query = (
+            sa.select(i.channel, hour.label("hour"), sa.func.count().label("n"))
+            .where(_in_period(i.created_at, begin, stop), _not_a_probe(i.id))
+            .group_by(i.channel, hour)
+        )
+        if filters.team:
+            query = query.where(i.team == filters.team)
+        if filters.channel:
+            query = query.where(i.channel == filters.channel)
+        if filters.topic:
+            query = query.where(i.topic == filters.topic)
+        for channel, utc_hour, n in conn.execute(query):
+            local = (int(utc_hour) + offset) % 24
+            volume.setdefault(str(channel), [0] * 24)[local] += int(n)
     return dict(sorted(volume.items()))
 
 
 def _ch01(
     conn: sa.Connection, start: datetime, end: datetime, filters: Filters, homes: int | None
 ) -> dict[str, int | float | None]:
-    c, i = t.clocks.c, t.interactions.c
+    c = t.clocks.c
     query = (
         sa.select(c.policy, sa.func.count().label("n"))
-        .select_from(t.clocks.join(t.interactions, c.interaction_id == i.id))
         .where(
             c.policy.in_(("complaint-stage1-ack", "complaint-stage2-ack")),
             _in_period(c.started_at, start, end),
         )
         .group_by(c.policy)
     )
-    counts = Counter(
-        {str(r.policy): int(r.n) for r in conn.execute(_filtered(query, filters, c, i))}
-    )
+    counts = Counter({str(r.policy): int(r.n) for r in conn.execute(_filtered(query, filters, c))})
     stage1, stage2 = counts["complaint-stage1-ack"], counts["complaint-stage2-ack"]
     per = (lambda n: round(n * 1000 / homes, 2)) if homes else (lambda n: None)
     return {

@@ -181,6 +181,13 @@ clocks = sa.Table(
     sa.Column("outcome", sa.String(20)),  # met, breached, not_met, withdrawn, superseded
     sa.Column("outcome_reason", sa.Text),
     sa.Column("is_open", sa.Boolean, nullable=False, default=True),
+    # The interaction's team, and whether it is a mystery-shopper probe (named in
+    # `probe_cases`), copied onto the clock by database triggers (migration 0001): on insert,
+    # when the interaction is transferred, and when a case is named a probe. The performance
+    # page (MONITOR) then reads one covering index, with no join to interactions and no
+    # NOT IN over probe_cases; triggers keep them right whatever path writes the rows.
+    sa.Column("team", sa.String(60)),
+    sa.Column("probe", sa.Boolean, nullable=False, default=False),
     # When and how the clock counts in published figures (sla.reports.decided_in), kept by
     # the database from the columns above so the performance page reads an index instead
     # of working out a CASE for a million rows. An open clock counts as missed at its due
@@ -214,7 +221,27 @@ clocks = sa.Table(
     ),
     sa.Index("ix_clocks_due_at", "due_at"),
     sa.Index("ix_clocks_policy_started_at", "policy", "started_at"),
-    sa.Index("ix_clocks_settled_at", "settled_at", "policy", "verdict"),
+    # On PostgreSQL it covers every column the performance page reads, so a period is an
+    # index-only range. SQLite never treats an index as covering on a table with generated
+    # columns, so there it stays narrow rather than cost every clock write for nothing.
+    sa.Index(
+        "ix_clocks_settled_at",
+        "settled_at",
+        "policy",
+        "verdict",
+        postgresql_include=[
+            "probe",
+            "team",
+            "channel",
+            "topic",
+            "promise",
+            "started_at",
+            "stopped_at",
+            "outcome",
+            "due_at",
+            "paused_at",
+        ],
+    ),
 )
 
 # Automatic replies we decided not to send, with the reason (loop protection, caps, holds).

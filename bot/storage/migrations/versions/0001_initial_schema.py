@@ -296,6 +296,8 @@ def upgrade() -> None:
         sa.Column("outcome", sa.String(length=20), nullable=True),
         sa.Column("outcome_reason", sa.Text(), nullable=True),
         sa.Column("is_open", sa.Boolean(), nullable=False),
+        sa.Column("team", sa.String(length=60), nullable=True),
+        sa.Column("probe", sa.Boolean(), nullable=False),
         sa.Column(
             "settled_at",
             bot.storage.tables.UtcDateTime(timezone=True),
@@ -349,7 +351,21 @@ def upgrade() -> None:
         )
         batch_op.create_index("ix_clocks_policy_started_at", ["policy", "started_at"], unique=False)
         batch_op.create_index(
-            "ix_clocks_settled_at", ["settled_at", "policy", "verdict"], unique=False
+            "ix_clocks_settled_at",
+            ["settled_at", "policy", "verdict"],
+            unique=False,
+            postgresql_include=[
+                "probe",
+                "team",
+                "channel",
+                "topic",
+                "promise",
+                "started_at",
+                "stopped_at",
+                "outcome",
+                "due_at",
+                "paused_at",
+            ],
         )
 
     op.create_table(
@@ -613,6 +629,61 @@ def upgrade() -> None:
     with op.batch_alter_table('staff_alerts', schema=None) as batch_op:
         batch_op.create_index('ix_staff_alerts_created_at', ['created_at'], unique=False)
     # ### end Alembic commands ###
+    _clock_triggers()
+
+
+# The clock's copy of its interaction's team and of "is a probe" (bot.storage.tables.clocks),
+# kept by the database so that no write path can leave them stale (MONITOR).
+_SQLITE_TRIGGERS = (
+    """CREATE TRIGGER clocks_copy_team_probe AFTER INSERT ON clocks BEGIN
+        UPDATE clocks SET
+            team = (SELECT team FROM interactions WHERE id = NEW.interaction_id),
+            probe = EXISTS (SELECT 1 FROM probe_cases WHERE interaction_id = NEW.interaction_id)
+        WHERE id = NEW.id;
+    END""",
+    """CREATE TRIGGER clocks_follow_team AFTER UPDATE OF team ON interactions
+        WHEN NEW.team IS NOT OLD.team BEGIN
+        UPDATE clocks SET team = NEW.team WHERE interaction_id = NEW.id;
+    END""",
+    """CREATE TRIGGER clocks_probe_named AFTER INSERT ON probe_cases BEGIN
+        UPDATE clocks SET probe = 1 WHERE interaction_id = NEW.interaction_id;
+    END""",
+    """CREATE TRIGGER clocks_probe_unnamed AFTER DELETE ON probe_cases BEGIN
+        UPDATE clocks SET probe = 0 WHERE interaction_id = OLD.interaction_id;
+    END""",
+)
+_POSTGRESQL_TRIGGERS = (
+    """CREATE FUNCTION clocks_copy_team_probe() RETURNS trigger AS $$ BEGIN
+        NEW.team := (SELECT team FROM interactions WHERE id = NEW.interaction_id);
+        NEW.probe := EXISTS (SELECT 1 FROM probe_cases WHERE interaction_id = NEW.interaction_id);
+        RETURN NEW;
+    END $$ LANGUAGE plpgsql""",
+    """CREATE TRIGGER clocks_copy_team_probe BEFORE INSERT ON clocks
+        FOR EACH ROW EXECUTE FUNCTION clocks_copy_team_probe()""",
+    """CREATE FUNCTION clocks_follow_team() RETURNS trigger AS $$ BEGIN
+        UPDATE clocks SET team = NEW.team WHERE interaction_id = NEW.id;
+        RETURN NULL;
+    END $$ LANGUAGE plpgsql""",
+    """CREATE TRIGGER clocks_follow_team AFTER UPDATE OF team ON interactions
+        FOR EACH ROW WHEN (OLD.team IS DISTINCT FROM NEW.team)
+        EXECUTE FUNCTION clocks_follow_team()""",
+    """CREATE FUNCTION clocks_probe_named() RETURNS trigger AS $$ BEGIN
+        IF TG_OP = 'DELETE' THEN
+            UPDATE clocks SET probe = false WHERE interaction_id = OLD.interaction_id;
+        ELSE
+            UPDATE clocks SET probe = true WHERE interaction_id = NEW.interaction_id;
+        END IF;
+        RETURN NULL;
+    END $$ LANGUAGE plpgsql""",
+    """CREATE TRIGGER clocks_probe_named AFTER INSERT OR DELETE ON probe_cases
+        FOR EACH ROW EXECUTE FUNCTION clocks_probe_named()""",
+)
+
+
+def _clock_triggers() -> None:
+    triggers = _SQLITE_TRIGGERS if op.get_bind().dialect.name == "sqlite" else _POSTGRESQL_TRIGGERS
+    for statement in triggers:
+        op.execute(statement)
 
 
 def downgrade() -> None:
@@ -721,4 +792,7 @@ def downgrade() -> None:
     op.drop_table("contacts")
     op.drop_table("api_tokens")
     op.drop_table("address_holds")
+    if op.get_bind().dialect.name != "sqlite":
+        for name in ("clocks_copy_team_probe", "clocks_follow_team", "clocks_probe_named"):
+            op.execute(f"DROP FUNCTION IF EXISTS {name}()")
     # ### end Alembic commands ###
