@@ -11,10 +11,11 @@ from __future__ import annotations
 import os
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -27,6 +28,29 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from pydantic_settings import SettingsError as PydanticSettingsError
 
 Security = Literal["ssl", "starttls", "none"]
+
+
+def _clock_time(value: str) -> str:
+    hours, _, minutes = value.partition(":")
+    if not (hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60):
+        raise ValueError(f"{value!r} is not a time like 08:00")
+    return f"{int(hours):02d}:{int(minutes):02d}"
+
+
+def _known_zone(value: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {value!r}") from exc
+    return value
+
+
+# A local time of day ("8:00" is kept as "08:00") and an IANA time zone, checked once here for
+# every block that has them (SMS quiet hours and reminders, staff alert digests).
+ClockTime = Annotated[str, AfterValidator(_clock_time)]
+TimeZone = Annotated[str, AfterValidator(_known_zone)]
 
 
 class SettingsError(Exception):
@@ -317,11 +341,11 @@ class Sms(_Model):
     from_number: str | None = None  # E.164, or use a Messaging Service
     messaging_service_sid: str | None = None
     api_base_url: str | None = None  # tests point the real SDK at a local fake of the API
-    quiet_start: str = "20:00"
-    quiet_end: str = "08:00"
-    reminder_time: str = "18:00"  # APPT: the day-before reminder goes at this local time
+    quiet_start: ClockTime = "20:00"
+    quiet_end: ClockTime = "08:00"
+    reminder_time: ClockTime = "18:00"  # APPT: the day-before reminder goes at this local time
     max_ack_segments: int = 2
-    timezone: str = "Europe/London"  # quiet hours, reminder time and slots are local times
+    timezone: TimeZone = "Europe/London"  # quiet hours, reminder time and slots are local times
     # Quiet hours hold anything not urgent until quiet_end; acknowledgements of emergencies
     # and answers to HELP go at once. false: only texts we start (appointments) are held.
     quiet_hours_for_replies: bool = True
@@ -335,25 +359,6 @@ class Sms(_Model):
     am_slot: str = "08:00-13:00"
     pm_slot: str = "12:00-18:00"
     all_day_slot: str = "08:00-18:00"
-
-    @field_validator("quiet_start", "quiet_end", "reminder_time")
-    @classmethod
-    def _clock_time(cls, value: str) -> str:
-        hours, _, minutes = value.partition(":")
-        if not (hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60):
-            raise ValueError(f"{value!r} is not a time like 08:00")
-        return f"{int(hours):02d}:{int(minutes):02d}"
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r}") from exc
-        return value
 
 
 class Webchat(_Model):
@@ -600,27 +605,8 @@ class Alerts(_Model):
     due_soon_fraction: float | None = Field(default=None, gt=0, le=1)
     every_minutes: float = Field(default=5.0, gt=0)
     digest: bool = True
-    digest_time: str = "08:00"  # local time (`timezone`), on working days
-    timezone: str = "Europe/London"
-
-    @field_validator("digest_time")
-    @classmethod
-    def _clock_time(cls, value: str) -> str:
-        hours, _, minutes = value.partition(":")
-        if not (hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60):
-            raise ValueError(f"{value!r} is not a time like 08:00")
-        return f"{int(hours):02d}:{int(minutes):02d}"
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r}") from exc
-        return value
+    digest_time: ClockTime = "08:00"  # local time (`timezone`), on working days
+    timezone: TimeZone = "Europe/London"
 
 
 class Settings(BaseSettings):
