@@ -151,7 +151,12 @@ def interpreter_line(language: str, phone: str) -> str | None:
 def language_name(code: str | None) -> str:
     if not code:
         return "Not known"
-    return LANGUAGE_NAMES.get(code, code)
+    return LANGUAGE_NAMES.get(code.lower(), code)
+
+
+def short_language_name(code: str) -> str:
+    """The name without its gloss ("Welsh", not "Welsh (Cymraeg)"), for a flag in a list."""
+    return language_name(code).split(" (", 1)[0]
 
 
 def language_choice(text: str) -> str | None:

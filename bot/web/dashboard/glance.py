@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from actions.languages import short_language_name
 from channels.email.quotes import strip_quotes
 from sla.policies import Policy
 
@@ -108,30 +109,6 @@ NEED_NAMES = {
     "interpreter": "Needs an interpreter",
 }
 
-# ISO 639-1 codes the language detector returns (bot/nlu/language.py), in English.
-LANGUAGE_NAMES = {
-    "en": "English",
-    "cy": "Welsh",
-    "pl": "Polish",
-    "ro": "Romanian",
-    "ur": "Urdu",
-    "ar": "Arabic",
-    "so": "Somali",
-    "pt": "Portuguese",
-    "es": "Spanish",
-    "fr": "French",
-    "bn": "Bengali",
-    "pa": "Punjabi",
-    "lt": "Lithuanian",
-    "tr": "Turkish",
-    "gu": "Gujarati",
-    "fa": "Persian",
-    "uk": "Ukrainian",
-    "ru": "Russian",
-    "it": "Italian",
-    "zh": "Chinese",
-}
-
 
 @dataclass(frozen=True, slots=True)
 class Flag:
@@ -180,7 +157,7 @@ def topic_name(topic: str) -> str:
 
 
 def language_name(code: str) -> str:
-    return LANGUAGE_NAMES.get(code.lower(), code)
+    return short_language_name(code)  # one table of names: actions/languages.py
 
 
 # Format characters (bidirectional overrides, zero-width joiners) can make a row read as
